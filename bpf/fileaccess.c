@@ -1,0 +1,826 @@
+//go:build ignore
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+
+/*
+ * File access programs. Every attach mode funnels into report(): it resolves
+ * the file's path relative to the task's root, matches it against the prefix
+ * trie, and only for a watched path fills in the process and sends a record.
+ *
+ *   fentry mode:     fexit on the LSM file hooks (arguments and return value at once)
+ *   kprobe mode:     kprobe filters and remembers the arguments, kretprobe reports
+ *   tracepoint mode: sys_exit, with the file looked up in the task's fd table
+ */
+
+#include "kernel.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Longest path kept, as the kernel's PATH_MAX; longer ones keep their head. */
+#define PATH_CAP 4096
+/* Longest path component, as the kernel's NAME_MAX. */
+#define NAME_CAP 255
+#define NAME_MASK 255
+/* Components kept of a deeper path: the ones nearest the root, so prefixes still match. */
+#define MAX_COMPONENTS 64
+#define COMPONENT_MASK (MAX_COMPONENTS - 1)
+/* Dentry and mount hops before a walk gives up and the access is counted as unresolved. */
+#define MAX_WALK 256
+/*
+ * Record data holds the file path, then the executable path, each at most
+ * PATH_CAP. Offsets are masked with DATA_MASK so the verifier can bound them;
+ * the slack after the mask keeps a masked offset plus one component in bounds.
+ */
+#define DATA_MASK (2 * PATH_CAP - 1)
+#define DATA_SIZE (2 * PATH_CAP + NAME_CAP + 1)
+/* The kernel's LPM trie takes keys of at most this many data bytes. */
+#define PREFIX_KEY_MAX 256
+#define MAX_PREFIXES 128
+
+#define MAY_WRITE 0x2
+#define MAY_READ 0x4
+#define MAP_ANONYMOUS 0x20
+#define O_TRUNC 01000
+#define S_IFMT 00170000
+#define S_IFREG 0100000
+/* fmode_t bit the kernel sets on a file the open itself created; such an open does not truncate. */
+#define FMODE_CREATED (1 << 20)
+#define EPERM 1
+#define EACCES 13
+
+/* x86-64 system call numbers seen by the tracepoint mode. */
+enum {
+	NR_read = 0,
+	NR_write = 1,
+	NR_open = 2,
+	NR_mmap = 9,
+	NR_pread64 = 17,
+	NR_pwrite64 = 18,
+	NR_readv = 19,
+	NR_writev = 20,
+	NR_sendfile = 40,
+	NR_truncate = 76,
+	NR_ftruncate = 77,
+	NR_creat = 85,
+	NR_openat = 257,
+	NR_splice = 275,
+	NR_fallocate = 285,
+	NR_preadv = 295,
+	NR_pwritev = 296,
+	NR_copy_file_range = 326,
+	NR_preadv2 = 327,
+	NR_pwritev2 = 328,
+	NR_openat2 = 437,
+};
+
+enum op {
+	OP_READ = 1,
+	OP_WRITE = 2,
+	OP_MMAP = 3,
+	OP_TRUNCATE = 4,
+};
+
+enum hook {
+	HOOK_FILE_PERMISSION = 1,
+	HOOK_MMAP_FILE = 2,
+	HOOK_PATH_TRUNCATE = 3,
+	HOOK_FILE_TRUNCATE = 4,
+	HOOK_SYS_EXIT = 5,
+};
+
+enum record_flag {
+	RECORD_PATH_TRUNCATED = 1,
+	RECORD_EXE_TRUNCATED = 2,
+};
+
+enum verdict {
+	VERDICT_INCLUDE = 1,
+	VERDICT_EXCLUDE = 2,
+};
+
+enum counter {
+	COUNTER_RING_FULL = 0,
+	COUNTER_PATH_UNRESOLVED = 1,
+	COUNTER_PENDING_FULL = 2,
+	NR_COUNTERS = 3,
+};
+
+/*
+ * One record in the ring buffer, followed by path_len bytes of file path and
+ * exe_len bytes of executable path, neither NUL-terminated. key_bits comes
+ * last so that it and the path after it form an LPM trie key in place.
+ */
+struct record {
+	u64 boot_ns;
+	u64 cgroup_id;
+	s64 ret;
+	u64 arg;	/* permission mask, or mmap protection */
+	u64 mmap_flags;
+	u64 ino;
+	u32 pid;
+	u32 tid;
+	u32 ppid;
+	u32 uid;
+	u32 euid;
+	u32 gid;
+	u32 egid;
+	u32 mode;
+	u16 op;
+	u16 hook;
+	u16 syscall_nr;
+	u16 path_len;
+	u16 exe_len;
+	u16 flags;
+	char comm[16];
+	u32 key_bits;
+};
+
+_Static_assert(sizeof(struct record) == __builtin_offsetof(struct record, key_bits) + sizeof(u32),
+	       "the path must follow key_bits directly");
+
+struct prefix_key {
+	u32 bits;
+	u8 data[PREFIX_KEY_MAX];
+};
+
+/* Names collected leaf to root; a ring, so a deep walk keeps the ones nearest the root. */
+struct walk {
+	u64 names[MAX_COMPONENTS]; /* kernel pointers to the names */
+	u32 lens[MAX_COMPONENTS];
+};
+
+struct scratch {
+	struct record rec;
+	char data[DATA_SIZE];
+	struct walk walk;
+};
+
+/* A hook's arguments, kept from kprobe to kretprobe. */
+struct pending_key {
+	u64 pid_tgid;
+	u32 hook;
+	u32 pad;
+};
+
+struct pending {
+	u64 target;
+	u64 arg;
+	u64 mmap_flags;
+	u64 op;
+};
+
+/* Set by the loader: a bit (1 << op) for every watched operation, and the collector's own pid. */
+const volatile u32 watched_ops = 0;
+const volatile u32 self_tgid = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22); /* replaced by ring_buffer_size at load */
+} records SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, MAX_PREFIXES);
+	__type(key, struct prefix_key);
+	__type(value, u8);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} prefixes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct scratch);
+} scratch_space SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, NR_COUNTERS);
+	__type(key, u32);
+	__type(value, u64);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct pending_key);
+	__type(value, struct pending);
+} pending_hooks SEC(".maps");
+
+/* Forces bpf2go to emit Go types for these. */
+const struct record *unused_record __attribute__((unused));
+const enum op *unused_op __attribute__((unused));
+const enum hook *unused_hook __attribute__((unused));
+const enum record_flag *unused_flag __attribute__((unused));
+const enum verdict *unused_verdict __attribute__((unused));
+const enum counter *unused_counter __attribute__((unused));
+
+/*
+ * Returns v & mask with the AND done in asm: clang drops a mask it can prove
+ * redundant, and the verifier, which tracks registers and not C, then sees an
+ * unbounded offset.
+ */
+static __always_inline u32 bounded(u32 v, u32 mask)
+{
+	u64 x = v;
+
+	asm volatile("%[x] &= %[mask]" : [x] "+r"(x) : [mask] "i"(mask));
+	return x;
+}
+
+static __always_inline void count(u32 which)
+{
+	u64 *value = bpf_map_lookup_elem(&counters, &which);
+
+	if (value)
+		*value += 1;
+}
+
+static __always_inline struct mount *real_mount(struct vfsmount *vfsmnt)
+{
+	return (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
+}
+
+static __always_inline struct vfsmount *vfsmount_of(struct mount *mnt)
+{
+	return (void *)mnt + bpf_core_field_offset(struct mount, mnt);
+}
+
+enum walk_status {
+	WALK_RUNNING = 0,
+	WALK_DONE = 1,
+	WALK_PSEUDO = 2, /* pipes, sockets, anonymous inodes: no path to report */
+};
+
+struct walk_ctx {
+	struct walk *walk;
+	struct dentry *dentry;
+	struct vfsmount *vfsmnt;
+	struct dentry *root_dentry;
+	struct vfsmount *root_mnt;
+	u32 n;
+	u32 status;
+};
+
+/* One step of the climb prepend_path() makes in the kernel: a component, or a mount crossing. */
+static long walk_step(u32 i, struct walk_ctx *c)
+{
+	struct dentry *dentry = c->dentry;
+	struct vfsmount *vfsmnt = c->vfsmnt;
+	struct dentry *parent, *mnt_root;
+	struct mount *mnt, *up;
+	u32 slot;
+
+	if (dentry == c->root_dentry && vfsmnt == c->root_mnt) {
+		c->status = WALK_DONE;
+		return 1;
+	}
+
+	parent = BPF_CORE_READ(dentry, d_parent);
+	mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+	if (dentry == mnt_root || dentry == parent) {
+		if (dentry != mnt_root) {
+			c->status = WALK_PSEUDO;
+			return 1;
+		}
+		mnt = real_mount(vfsmnt);
+		up = BPF_CORE_READ(mnt, mnt_parent);
+		if (up == mnt) {
+			/* The namespace's root mount: the file is outside the task's root. */
+			c->status = WALK_DONE;
+			return 1;
+		}
+		c->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+		c->vfsmnt = vfsmount_of(up);
+		return 0;
+	}
+
+	slot = bounded(c->n, COMPONENT_MASK);
+	c->walk->names[slot] = (u64)BPF_CORE_READ(dentry, d_name.name);
+	c->walk->lens[slot] = BPF_CORE_READ(dentry, d_name.len);
+	c->n++;
+	c->dentry = parent;
+	return 0;
+}
+
+struct emit_ctx {
+	struct walk *walk;
+	char *data;
+	u32 start;
+	u32 off;
+	u32 n;
+	u32 keep;
+	u32 truncated;
+};
+
+/* Writes "/name" for the k-th component counted from the root. */
+static long emit_step(u32 k, struct emit_ctx *c)
+{
+	u32 slot, len;
+
+	if (k >= c->keep)
+		return 1;
+
+	slot = bounded(c->n - 1 - k, COMPONENT_MASK);
+	len = c->walk->lens[slot];
+	if (len > NAME_CAP)
+		len = NAME_CAP;
+	if (c->off - c->start + 1 + len > PATH_CAP) {
+		c->truncated = 1;
+		return 1;
+	}
+
+	c->data[bounded(c->off, DATA_MASK)] = '/';
+	bpf_probe_read_kernel(&c->data[bounded(c->off + 1, DATA_MASK)], bounded(len, NAME_MASK),
+			      (const void *)c->walk->names[slot]);
+	c->off += 1 + len;
+	return 0;
+}
+
+/*
+ * Writes the path of target, as seen from root, at data[start]. Returns its
+ * length, or -1 when the file has no path (pseudo files) or the walk did not
+ * reach a root within MAX_WALK hops.
+ */
+static __always_inline int resolve_path(struct scratch *s, u32 start, struct path *target,
+					struct path *root, u16 truncated_flag)
+{
+	struct walk_ctx walk = {
+		.walk = &s->walk,
+		.dentry = target->dentry,
+		.vfsmnt = target->mnt,
+		.root_dentry = root->dentry,
+		.root_mnt = root->mnt,
+	};
+	struct emit_ctx emit = {
+		.walk = &s->walk,
+		.data = s->data,
+		.start = start,
+		.off = start,
+	};
+
+	bpf_loop(MAX_WALK, walk_step, &walk, 0);
+	if (walk.status == WALK_PSEUDO)
+		return -1;
+	if (walk.status != WALK_DONE) {
+		count(COUNTER_PATH_UNRESOLVED);
+		return -1;
+	}
+
+	if (walk.n == 0) {
+		s->data[bounded(start, DATA_MASK)] = '/';
+		return 1;
+	}
+
+	emit.n = walk.n;
+	emit.keep = walk.n;
+	if (walk.n > MAX_COMPONENTS) {
+		emit.keep = MAX_COMPONENTS;
+		emit.truncated = 1;
+	}
+	bpf_loop(MAX_COMPONENTS, emit_step, &emit, 0);
+	if (emit.truncated)
+		s->rec.flags |= truncated_flag;
+	return emit.off - start;
+}
+
+/*
+ * Longest-prefix match of the path in the trie. A '/' appended to the key makes
+ * prefixes (stored with a trailing '/') match whole components only.
+ */
+static __always_inline bool watched_path(struct scratch *s, u32 path_len)
+{
+	u32 key_len = path_len;
+	u8 *verdict;
+
+	if (key_len < PREFIX_KEY_MAX) {
+		s->data[bounded(key_len, DATA_MASK)] = '/';
+		key_len++;
+	}
+	if (key_len > PREFIX_KEY_MAX)
+		key_len = PREFIX_KEY_MAX;
+	s->rec.key_bits = key_len * 8;
+
+	verdict = bpf_map_lookup_elem(&prefixes, &s->rec.key_bits);
+	return verdict && *verdict == VERDICT_INCLUDE;
+}
+
+struct access {
+	struct path *target; /* kernel pointer; NULL when user_path is set */
+	const char *user_path;
+	s64 ret;
+	u64 arg;
+	u64 mmap_flags;
+	u16 op;
+	u16 hook;
+	u16 syscall_nr;
+};
+
+static __always_inline bool op_watched(u16 op)
+{
+	if (!(watched_ops & (1 << op)))
+		return false;
+	return (bpf_get_current_pid_tgid() >> 32) != self_tgid;
+}
+
+/*
+ * Writes a user-supplied path at data[0]. A relative one gets the working
+ * directory in front. Known limitation: "." and ".." and symbolic links in a
+ * path given to truncate(2) are reported as written, not resolved.
+ */
+static __always_inline int user_path(struct scratch *s, struct task_struct *task,
+				     const char *path, struct path *root)
+{
+	struct path pwd;
+	char first = 0;
+	u32 off = 0;
+	long n;
+
+	bpf_probe_read_user(&first, 1, path);
+	if (first != '/') {
+		int cwd_len;
+
+		BPF_CORE_READ_INTO(&pwd, task, fs, pwd);
+		cwd_len = resolve_path(s, 0, &pwd, root, RECORD_PATH_TRUNCATED);
+		if (cwd_len < 0)
+			return -1;
+		off = cwd_len;
+		if (off > 1)
+			s->data[bounded(off, DATA_MASK)] = '/', off++;
+	}
+	if (off >= PATH_CAP) {
+		s->rec.flags |= RECORD_PATH_TRUNCATED;
+		return PATH_CAP;
+	}
+
+	n = bpf_probe_read_user_str(&s->data[bounded(off, PATH_CAP - 1)], PATH_CAP, path);
+	if (n <= 0)
+		return -1;
+	off += n - 1;
+	if (off > PATH_CAP) {
+		s->rec.flags |= RECORD_PATH_TRUNCATED;
+		off = PATH_CAP;
+	}
+	return off;
+}
+
+static __noinline int report(struct access *a)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct path target, root, exe;
+	struct dentry *dentry;
+	struct scratch *s;
+	struct record *r;
+	struct file *exe_file;
+	u32 zero = 0, size;
+	int path_len, exe_len;
+	u64 id;
+
+	s = bpf_map_lookup_elem(&scratch_space, &zero);
+	if (!s)
+		return 0;
+	r = &s->rec;
+	r->flags = 0;
+
+	BPF_CORE_READ_INTO(&root, task, fs, root);
+	if (a->user_path) {
+		path_len = user_path(s, task, a->user_path, &root);
+		r->ino = 0;
+		r->mode = 0;
+	} else {
+		bpf_probe_read_kernel(&target, sizeof(target), a->target);
+		path_len = resolve_path(s, 0, &target, &root, RECORD_PATH_TRUNCATED);
+		dentry = target.dentry;
+		r->ino = BPF_CORE_READ(dentry, d_inode, i_ino);
+		r->mode = BPF_CORE_READ(dentry, d_inode, i_mode);
+	}
+	if (path_len <= 0 || path_len > PATH_CAP)
+		return 0;
+	if (!watched_path(s, path_len))
+		return 0;
+
+	exe_len = 0;
+	exe_file = BPF_CORE_READ(task, mm, exe_file);
+	if (exe_file) {
+		BPF_CORE_READ_INTO(&exe, exe_file, f_path);
+		exe_len = resolve_path(s, path_len, &exe, &root, RECORD_EXE_TRUNCATED);
+		if (exe_len < 0 || exe_len > PATH_CAP)
+			exe_len = 0;
+	}
+
+	id = bpf_get_current_pid_tgid();
+	r->boot_ns = bpf_ktime_get_boot_ns();
+	r->cgroup_id = bpf_get_current_cgroup_id();
+	r->ret = a->ret;
+	r->arg = a->arg;
+	r->mmap_flags = a->mmap_flags;
+	r->pid = id >> 32;
+	r->tid = (u32)id;
+	r->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	r->uid = BPF_CORE_READ(task, cred, uid.val);
+	r->euid = BPF_CORE_READ(task, cred, euid.val);
+	r->gid = BPF_CORE_READ(task, cred, gid.val);
+	r->egid = BPF_CORE_READ(task, cred, egid.val);
+	r->op = a->op;
+	r->hook = a->hook;
+	r->syscall_nr = a->syscall_nr;
+	r->path_len = path_len;
+	r->exe_len = exe_len;
+	bpf_get_current_comm(r->comm, sizeof(r->comm));
+
+	size = sizeof(*r) + path_len + exe_len;
+	if (size > sizeof(*r) + 2 * PATH_CAP)
+		return 0;
+	if (bpf_ringbuf_output(&records, r, size, 0))
+		count(COUNTER_RING_FULL);
+	return 0;
+}
+
+/* Like report(), but stops after the prefix match: the kprobe side's cheap early filter. */
+static __noinline int watched_target(struct path *target_ptr)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct path target, root;
+	struct scratch *s;
+	u32 zero = 0;
+	int path_len;
+
+	s = bpf_map_lookup_elem(&scratch_space, &zero);
+	if (!s)
+		return 0;
+	BPF_CORE_READ_INTO(&root, task, fs, root);
+	bpf_probe_read_kernel(&target, sizeof(target), target_ptr);
+	path_len = resolve_path(s, 0, &target, &root, RECORD_PATH_TRUNCATED);
+	if (path_len <= 0 || path_len > PATH_CAP)
+		return 0;
+	return watched_path(s, path_len);
+}
+
+static __always_inline u16 permission_op(int mask)
+{
+	if (mask & MAY_WRITE)
+		return OP_WRITE;
+	if (mask & MAY_READ)
+		return OP_READ;
+	return 0;
+}
+
+static __always_inline int report_hook(u16 op, u16 hook, struct path *target, s64 ret, u64 arg,
+				       u64 mmap_flags)
+{
+	struct access a = {
+		.target = target,
+		.ret = ret,
+		.arg = arg,
+		.mmap_flags = mmap_flags,
+		.op = op,
+		.hook = hook,
+	};
+
+	if (!op || !target || !op_watched(op))
+		return 0;
+	return report(&a);
+}
+
+/* ---- fentry mode ---- */
+
+SEC("fexit/security_file_permission")
+int BPF_PROG(fexit_file_permission, struct file *file, int mask, int ret)
+{
+	return report_hook(permission_op(mask), HOOK_FILE_PERMISSION, &file->f_path, ret, mask, 0);
+}
+
+SEC("fexit/security_mmap_file")
+int BPF_PROG(fexit_mmap_file, struct file *file, unsigned long prot, unsigned long flags, int ret)
+{
+	if (!file)
+		return 0;
+	return report_hook(OP_MMAP, HOOK_MMAP_FILE, &file->f_path, ret, prot, flags);
+}
+
+SEC("fexit/security_path_truncate")
+int BPF_PROG(fexit_path_truncate, struct path *path, int ret)
+{
+	return report_hook(OP_TRUNCATE, HOOK_PATH_TRUNCATE, path, ret, 0, 0);
+}
+
+SEC("fexit/security_file_truncate")
+int BPF_PROG(fexit_file_truncate, struct file *file, int ret)
+{
+	return report_hook(OP_TRUNCATE, HOOK_FILE_TRUNCATE, &file->f_path, ret, 0, 0);
+}
+
+/* ---- kprobe mode ---- */
+
+static __always_inline int remember(u16 op, u16 hook, struct path *target, u64 arg, u64 mmap_flags)
+{
+	struct pending_key key = { .pid_tgid = bpf_get_current_pid_tgid(), .hook = hook };
+	struct pending p = { .target = (u64)target, .arg = arg, .mmap_flags = mmap_flags, .op = op };
+
+	if (!op || !target || !op_watched(op))
+		return 0;
+	if (!watched_target(target))
+		return 0;
+	if (bpf_map_update_elem(&pending_hooks, &key, &p, BPF_ANY))
+		count(COUNTER_PENDING_FULL);
+	return 0;
+}
+
+static __always_inline int recall(u16 hook, s64 ret)
+{
+	struct pending_key key = { .pid_tgid = bpf_get_current_pid_tgid(), .hook = hook };
+	struct pending *p = bpf_map_lookup_elem(&pending_hooks, &key);
+	struct pending copy;
+
+	if (!p)
+		return 0;
+	copy = *p;
+	bpf_map_delete_elem(&pending_hooks, &key);
+	return report_hook(copy.op, hook, (struct path *)copy.target, ret, copy.arg, copy.mmap_flags);
+}
+
+SEC("kprobe/security_file_permission")
+int BPF_KPROBE(kprobe_file_permission, struct file *file, int mask)
+{
+	return remember(permission_op(mask), HOOK_FILE_PERMISSION, &file->f_path, mask, 0);
+}
+
+SEC("kretprobe/security_file_permission")
+int BPF_KRETPROBE(kretprobe_file_permission, int ret)
+{
+	return recall(HOOK_FILE_PERMISSION, ret);
+}
+
+SEC("kprobe/security_mmap_file")
+int BPF_KPROBE(kprobe_mmap_file, struct file *file, unsigned long prot, unsigned long flags)
+{
+	if (!file)
+		return 0;
+	return remember(OP_MMAP, HOOK_MMAP_FILE, &file->f_path, prot, flags);
+}
+
+SEC("kretprobe/security_mmap_file")
+int BPF_KRETPROBE(kretprobe_mmap_file, int ret)
+{
+	return recall(HOOK_MMAP_FILE, ret);
+}
+
+SEC("kprobe/security_path_truncate")
+int BPF_KPROBE(kprobe_path_truncate, struct path *path)
+{
+	return remember(OP_TRUNCATE, HOOK_PATH_TRUNCATE, path, 0, 0);
+}
+
+SEC("kretprobe/security_path_truncate")
+int BPF_KRETPROBE(kretprobe_path_truncate, int ret)
+{
+	return recall(HOOK_PATH_TRUNCATE, ret);
+}
+
+SEC("kprobe/security_file_truncate")
+int BPF_KPROBE(kprobe_file_truncate, struct file *file)
+{
+	return remember(OP_TRUNCATE, HOOK_FILE_TRUNCATE, &file->f_path, 0, 0);
+}
+
+SEC("kretprobe/security_file_truncate")
+int BPF_KRETPROBE(kretprobe_file_truncate, int ret)
+{
+	return recall(HOOK_FILE_TRUNCATE, ret);
+}
+
+/* ---- tracepoint mode ---- */
+
+static __always_inline struct file *fd_file(struct task_struct *task, long fd)
+{
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds;
+	struct file *file = NULL;
+
+	if (fd < 0 || (unsigned long)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+	return file;
+}
+
+static __always_inline int report_fd(long fd, u16 op, u16 nr, s64 ret, u64 arg, u64 mmap_flags)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct file *file;
+	struct access a = {
+		.ret = ret,
+		.arg = arg,
+		.mmap_flags = mmap_flags,
+		.op = op,
+		.hook = HOOK_SYS_EXIT,
+		.syscall_nr = nr,
+	};
+
+	if (!op_watched(op))
+		return 0;
+	file = fd_file(task, fd);
+	if (!file)
+		return 0;
+	a.target = &file->f_path;
+	return report(&a);
+}
+
+/* An open that truncated: O_TRUNC on an existing regular file, as do_open() decides. */
+static __always_inline int report_open_trunc(long fd, u64 flags, u16 nr)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct file *file;
+	u32 mode;
+
+	if (fd < 0 || !(flags & O_TRUNC) || !op_watched(OP_TRUNCATE))
+		return 0;
+	file = fd_file(task, fd);
+	if (!file || (BPF_CORE_READ(file, f_mode) & FMODE_CREATED))
+		return 0;
+	mode = BPF_CORE_READ(file, f_inode, i_mode);
+	if ((mode & S_IFMT) != S_IFREG)
+		return 0;
+	return report_fd(fd, OP_TRUNCATE, nr, 0, flags, 0);
+}
+
+/* truncate(2) names a path, not a file: reported when the kernel got as far as the file. */
+static __always_inline int report_truncate_path(const char *path, s64 ret)
+{
+	struct access a = {
+		.user_path = path,
+		.ret = ret,
+		.op = OP_TRUNCATE,
+		.hook = HOOK_SYS_EXIT,
+		.syscall_nr = NR_truncate,
+	};
+
+	if (ret < 0 && ret != -EACCES && ret != -EPERM)
+		return 0;
+	if (!op_watched(OP_TRUNCATE))
+		return 0;
+	return report(&a);
+}
+
+static __always_inline int on_sys_exit(struct pt_regs *regs, long ret)
+{
+	long nr = BPF_CORE_READ(regs, orig_ax);
+	u64 how_flags = 0;
+
+	switch (nr) {
+	case NR_read:
+	case NR_readv:
+	case NR_pread64:
+	case NR_preadv:
+	case NR_preadv2:
+		return report_fd(BPF_CORE_READ(regs, di), OP_READ, nr, ret, MAY_READ, 0);
+	case NR_write:
+	case NR_writev:
+	case NR_pwrite64:
+	case NR_pwritev:
+	case NR_pwritev2:
+	case NR_fallocate:
+		return report_fd(BPF_CORE_READ(regs, di), OP_WRITE, nr, ret, MAY_WRITE, 0);
+	case NR_copy_file_range:
+	case NR_splice:
+		report_fd(BPF_CORE_READ(regs, di), OP_READ, nr, ret, MAY_READ, 0);
+		return report_fd(BPF_CORE_READ(regs, dx), OP_WRITE, nr, ret, MAY_WRITE, 0);
+	case NR_sendfile:
+		report_fd(BPF_CORE_READ(regs, si), OP_READ, nr, ret, MAY_READ, 0);
+		return report_fd(BPF_CORE_READ(regs, di), OP_WRITE, nr, ret, MAY_WRITE, 0);
+	case NR_mmap:
+		if (BPF_CORE_READ(regs, r10) & MAP_ANONYMOUS)
+			return 0;
+		return report_fd(BPF_CORE_READ(regs, r8), OP_MMAP, nr, ret, BPF_CORE_READ(regs, dx),
+				 BPF_CORE_READ(regs, r10));
+	case NR_ftruncate:
+		return report_fd(BPF_CORE_READ(regs, di), OP_TRUNCATE, nr, ret, 0, 0);
+	case NR_truncate:
+		return report_truncate_path((const char *)BPF_CORE_READ(regs, di), ret);
+	case NR_creat:
+		return report_open_trunc(ret, O_TRUNC, nr);
+	case NR_open:
+		return report_open_trunc(ret, BPF_CORE_READ(regs, si), nr);
+	case NR_openat:
+		return report_open_trunc(ret, BPF_CORE_READ(regs, dx), nr);
+	case NR_openat2:
+		/* struct open_how starts with the u64 flags. */
+		bpf_probe_read_user(&how_flags, sizeof(how_flags), (void *)BPF_CORE_READ(regs, dx));
+		return report_open_trunc(ret, how_flags, nr);
+	}
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(btf_sys_exit, struct pt_regs *regs, long ret)
+{
+	return on_sys_exit(regs, ret);
+}
+
+SEC("raw_tracepoint/sys_exit")
+int raw_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	return on_sys_exit((struct pt_regs *)ctx->args[0], ctx->args[1]);
+}

@@ -1,0 +1,268 @@
+// Package probe loads the file access programs into the kernel, attaches them
+// in one of the attach modes and hands out the ring buffer they write to.
+package probe
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
+	"go.uber.org/zap"
+)
+
+// Options say what to watch and how to attach.
+type Options struct {
+	Mode Mode
+	// IncludePaths and ExcludePaths are prefixes as NormalizePrefix returns them.
+	// The longest matching prefix decides whether a path is watched.
+	IncludePaths []string
+	ExcludePaths []string
+	Ops          []FileaccessOp
+	// RingBufferSize is in bytes: a power of two and a multiple of the page size.
+	RingBufferSize uint32
+	// IgnorePID is a process whose accesses are never reported: the collector
+	// itself, so that its own reads and writes cannot feed back into records.
+	IgnorePID uint32
+	Logger    *zap.Logger
+}
+
+// Probe is the loaded and attached programs.
+type Probe struct {
+	// Mode is the attach mode in use, never ModeAuto.
+	Mode  Mode
+	coll  *ebpf.Collection
+	links []link.Link
+}
+
+// Open loads and attaches the programs. With ModeAuto it takes the first mode
+// that both loads and attaches, and logs why the ones before it did not.
+func Open(opts Options) (*Probe, error) {
+	spec, err := LoadFileaccess()
+	if err != nil {
+		return nil, fmt.Errorf("loading the embedded BPF object: %w", err)
+	}
+	if err := configure(spec, opts); err != nil {
+		return nil, err
+	}
+
+	if opts.Mode != ModeAuto {
+		p, err := openMode(spec, opts, opts.Mode)
+		if err != nil {
+			return nil, fmt.Errorf("attach mode %s is not usable on this kernel: %w", opts.Mode, err)
+		}
+		return p, nil
+	}
+
+	var failures []string
+	for _, mode := range []Mode{ModeFentry, ModeKprobe, ModeTracepoint} {
+		p, err := openMode(spec, opts, mode)
+		if err == nil {
+			opts.Logger.Info("Attach mode chosen",
+				zap.String("mode", string(mode)),
+				zap.Strings("cheaper_modes_failed", failures))
+			return p, nil
+		}
+		failures = append(failures, fmt.Sprintf("%s: %v", mode, err))
+	}
+	return nil, fmt.Errorf("no attach mode works on this kernel (%s)", strings.Join(failures, "; "))
+}
+
+func configure(spec *ebpf.CollectionSpec, opts Options) error {
+	var watched uint32
+	for _, op := range opts.Ops {
+		watched |= 1 << op
+	}
+	if err := spec.Variables["watched_ops"].Set(watched); err != nil {
+		return fmt.Errorf("setting watched operations: %w", err)
+	}
+	if err := spec.Variables["self_tgid"].Set(opts.IgnorePID); err != nil {
+		return fmt.Errorf("setting the ignored pid: %w", err)
+	}
+	spec.Maps["records"].MaxEntries = opts.RingBufferSize
+	return nil
+}
+
+// openMode loads only the programs of one mode: programs of the other modes
+// may not even load on this kernel.
+func openMode(base *ebpf.CollectionSpec, opts Options, mode Mode) (*Probe, error) {
+	if mode == ModeTracepoint {
+		p, btfErr := openPrograms(base, opts, mode, []attachment{{program: "btf_sys_exit", kind: attachTracing}})
+		if btfErr == nil {
+			return p, nil
+		}
+		p, rawErr := openPrograms(base, opts, mode, []attachment{{program: "raw_sys_exit", kind: attachRawTracepoint, target: "sys_exit"}})
+		if rawErr != nil {
+			return nil, fmt.Errorf("tp_btf: %v; raw tracepoint: %w", btfErr, rawErr)
+		}
+		return p, nil
+	}
+
+	attachments, err := hookAttachments(mode, opts.Logger)
+	if err != nil {
+		return nil, err
+	}
+	return openPrograms(base, opts, mode, attachments)
+}
+
+type attachKind int
+
+const (
+	attachTracing attachKind = iota // fentry, fexit, tp_btf: the target is in the program
+	attachKprobe
+	attachKretprobe
+	attachRawTracepoint
+)
+
+type attachment struct {
+	program string
+	kind    attachKind
+	target  string
+}
+
+// hookAttachments lists the programs of the fentry or kprobe mode, leaving
+// out hooks the running kernel does not have.
+func hookAttachments(mode Mode, logger *zap.Logger) ([]attachment, error) {
+	kernel, err := btf.LoadKernelSpec()
+	if err != nil {
+		return nil, fmt.Errorf("reading kernel BTF: %w", err)
+	}
+
+	var attachments []attachment
+	for _, h := range lsmHooks {
+		var fn *btf.Func
+		if err := kernel.TypeByName(h.function, &fn); err != nil {
+			if h.required {
+				return nil, fmt.Errorf("the kernel has no %s", h.function)
+			}
+			logger.Warn("Kernel has no such hook; its accesses are not reported",
+				zap.String("hook", h.function), zap.String("mode", string(mode)))
+			continue
+		}
+		switch mode {
+		case ModeFentry:
+			attachments = append(attachments, attachment{program: h.fexit, kind: attachTracing})
+		case ModeKprobe:
+			attachments = append(attachments,
+				attachment{program: h.kprobe, kind: attachKprobe, target: h.function},
+				attachment{program: h.kretprobe, kind: attachKretprobe, target: h.function})
+		}
+	}
+	return attachments, nil
+}
+
+func openPrograms(base *ebpf.CollectionSpec, opts Options, mode Mode, attachments []attachment) (*Probe, error) {
+	spec := base.Copy()
+	keep := make(map[string]bool, len(attachments))
+	for _, a := range attachments {
+		keep[a.program] = true
+	}
+	for name := range spec.Programs {
+		if !keep[name] {
+			delete(spec.Programs, name)
+		}
+	}
+
+	coll, err := ebpf.NewCollection(spec)
+	if err != nil {
+		return nil, fmt.Errorf("loading programs: %w", err)
+	}
+	p := &Probe{Mode: mode, coll: coll}
+
+	if err := p.fillPrefixes(opts); err != nil {
+		p.Close()
+		return nil, err
+	}
+	for _, a := range attachments {
+		l, err := attach(coll.Programs[a.program], a)
+		if err != nil {
+			p.Close()
+			return nil, fmt.Errorf("attaching %s: %w", a.program, err)
+		}
+		p.links = append(p.links, l)
+	}
+	return p, nil
+}
+
+func attach(prog *ebpf.Program, a attachment) (link.Link, error) {
+	switch a.kind {
+	case attachKprobe:
+		return link.Kprobe(a.target, prog, nil)
+	case attachKretprobe:
+		return link.Kretprobe(a.target, prog, nil)
+	case attachRawTracepoint:
+		return link.AttachRawTracepoint(link.RawTracepointOptions{Name: a.target, Program: prog})
+	default:
+		return link.AttachTracing(link.TracingOptions{Program: prog})
+	}
+}
+
+func (p *Probe) fillPrefixes(opts Options) error {
+	prefixes := p.coll.Maps["prefixes"]
+	put := func(list []string, verdict FileaccessVerdict) error {
+		for _, prefix := range list {
+			key := prefixKey(prefix)
+			if err := prefixes.Put(&key, uint8(verdict)); err != nil {
+				return fmt.Errorf("adding prefix %q to the kernel filter: %w", prefix, err)
+			}
+		}
+		return nil
+	}
+	if err := put(opts.IncludePaths, FileaccessVerdictVERDICT_INCLUDE); err != nil {
+		return err
+	}
+	return put(opts.ExcludePaths, FileaccessVerdictVERDICT_EXCLUDE)
+}
+
+// NewReader opens the ring buffer the programs write records to.
+func (p *Probe) NewReader() (*ringbuf.Reader, error) {
+	return ringbuf.NewReader(p.coll.Maps["records"])
+}
+
+// Counters are the kernel side's drop counters, summed over CPUs.
+type Counters struct {
+	// RingFull counts records lost because the ring buffer had no room.
+	RingFull uint64
+	// PathUnresolved counts accesses whose path walk did not reach a root
+	// within the walk's bound, so their path could not be matched.
+	PathUnresolved uint64
+	// PendingFull counts kprobe-mode accesses whose arguments could not be
+	// kept until the hook returned.
+	PendingFull uint64
+}
+
+// ReadCounters sums the per-CPU counters.
+func (p *Probe) ReadCounters() (Counters, error) {
+	var c Counters
+	for key, dst := range map[FileaccessCounter]*uint64{
+		FileaccessCounterCOUNTER_RING_FULL:       &c.RingFull,
+		FileaccessCounterCOUNTER_PATH_UNRESOLVED: &c.PathUnresolved,
+		FileaccessCounterCOUNTER_PENDING_FULL:    &c.PendingFull,
+	} {
+		var perCPU []uint64
+		if err := p.coll.Maps["counters"].Lookup(uint32(key), &perCPU); err != nil {
+			return c, fmt.Errorf("reading counter %d: %w", key, err)
+		}
+		for _, v := range perCPU {
+			*dst += v
+		}
+	}
+	return c, nil
+}
+
+// Close detaches and unloads everything. It is safe to call more than once.
+func (p *Probe) Close() error {
+	var errs []error
+	for _, l := range p.links {
+		errs = append(errs, l.Close())
+	}
+	p.links = nil
+	if p.coll != nil {
+		p.coll.Close()
+		p.coll = nil
+	}
+	return errors.Join(errs...)
+}
