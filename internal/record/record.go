@@ -1,0 +1,166 @@
+// Package record decodes the records the kernel programs write to the ring buffer.
+package record
+
+import (
+	"errors"
+	"fmt"
+	"unsafe"
+
+	"github.com/fileaccess-otel/fileaccessreceiver/internal/probe"
+)
+
+// Op is the kind of access.
+type Op uint16
+
+// The operations, with the kernel side's values.
+const (
+	OpRead     = Op(probe.FileaccessOpOP_READ)
+	OpWrite    = Op(probe.FileaccessOpOP_WRITE)
+	OpMmap     = Op(probe.FileaccessOpOP_MMAP)
+	OpTruncate = Op(probe.FileaccessOpOP_TRUNCATE)
+)
+
+// String returns the operation's configuration name: read, write, mmap or truncate.
+func (o Op) String() string {
+	switch o {
+	case OpRead:
+		return "read"
+	case OpWrite:
+		return "write"
+	case OpMmap:
+		return "mmap"
+	case OpTruncate:
+		return "truncate"
+	}
+	return fmt.Sprintf("op(%d)", uint16(o))
+}
+
+// Hook is the kernel function or tracepoint a record came from.
+type Hook uint16
+
+// The hooks, with the kernel side's values.
+const (
+	HookFilePermission = Hook(probe.FileaccessHookHOOK_FILE_PERMISSION)
+	HookMmapFile       = Hook(probe.FileaccessHookHOOK_MMAP_FILE)
+	HookPathTruncate   = Hook(probe.FileaccessHookHOOK_PATH_TRUNCATE)
+	HookFileTruncate   = Hook(probe.FileaccessHookHOOK_FILE_TRUNCATE)
+	HookSysExit        = Hook(probe.FileaccessHookHOOK_SYS_EXIT)
+)
+
+// String returns the kernel's name for the hook.
+func (h Hook) String() string {
+	switch h {
+	case HookFilePermission:
+		return "security_file_permission"
+	case HookMmapFile:
+		return "security_mmap_file"
+	case HookPathTruncate:
+		return "security_path_truncate"
+	case HookFileTruncate:
+		return "security_file_truncate"
+	case HookSysExit:
+		return "sys_exit"
+	}
+	return fmt.Sprintf("hook(%d)", uint16(h))
+}
+
+// Record is one file access.
+type Record struct {
+	// BootNs is when the access returned, in nanoseconds of CLOCK_BOOTTIME.
+	BootNs   uint64
+	CgroupID uint64
+	// Return is the hook's return value: 0 or a negative errno. In the
+	// tracepoint mode it is the system call's.
+	Return int64
+	// Mask is the permission mask (MAY_READ 4, MAY_WRITE 2) of
+	// security_file_permission, and Prot the protection of an mmap.
+	Mask      uint32
+	Prot      uint32
+	MmapFlags uint64
+	Inode     uint64
+	// Mode is the file's type and permission bits, as in stat's st_mode.
+	Mode uint32
+	PID  uint32
+	TID  uint32
+	PPID uint32
+	UID  uint32
+	EUID uint32
+	GID  uint32
+	EGID uint32
+	Op   Op
+	Hook Hook
+	// Syscall is the system call number (x86-64) in the tracepoint mode, else 0.
+	Syscall uint16
+	// Path is the file's path as the process sees it, from its own root.
+	Path          string
+	PathTruncated bool
+	// Executable is the path of the process's executable, empty for kernel threads.
+	Executable          string
+	ExecutableTruncated bool
+	// Comm is the thread's name, at most 15 bytes.
+	Comm string
+}
+
+type header = probe.FileaccessRecord
+
+const headerSize = int(unsafe.Sizeof(header{}))
+
+// ErrShort is returned for a sample too short for what its header announces.
+var ErrShort = errors.New("ring buffer sample shorter than its record")
+
+// Decode fills r from one ring buffer sample. The header is copied out of the
+// sample in one load (ring buffer samples are 8-byte aligned) and the strings
+// are copies, so the sample's buffer may be reused afterwards.
+func Decode(sample []byte, r *Record) error {
+	if len(sample) < headerSize {
+		return fmt.Errorf("%w: %d bytes, the header alone is %d", ErrShort, len(sample), headerSize)
+	}
+	h := *(*header)(unsafe.Pointer(&sample[0]))
+	rest := sample[headerSize:]
+	if int(h.PathLen)+int(h.ExeLen) > len(rest) {
+		return fmt.Errorf("%w: %d bytes of paths announced, %d present", ErrShort, int(h.PathLen)+int(h.ExeLen), len(rest))
+	}
+
+	*r = Record{
+		BootNs:              h.BootNs,
+		CgroupID:            h.CgroupId,
+		Return:              h.Ret,
+		MmapFlags:           h.MmapFlags,
+		Inode:               h.Ino,
+		Mode:                h.Mode,
+		PID:                 h.Pid,
+		TID:                 h.Tid,
+		PPID:                h.Ppid,
+		UID:                 h.Uid,
+		EUID:                h.Euid,
+		GID:                 h.Gid,
+		EGID:                h.Egid,
+		Op:                  Op(h.Op),
+		Hook:                Hook(h.Hook),
+		Syscall:             h.SyscallNr,
+		Path:                string(rest[:h.PathLen]),
+		PathTruncated:       h.Flags&uint16(probe.FileaccessRecordFlagRECORD_PATH_TRUNCATED) != 0,
+		Executable:          string(rest[h.PathLen : int(h.PathLen)+int(h.ExeLen)]),
+		ExecutableTruncated: h.Flags&uint16(probe.FileaccessRecordFlagRECORD_EXE_TRUNCATED) != 0,
+		Comm:                cString(h.Comm[:]),
+	}
+	switch r.Op {
+	case OpMmap:
+		r.Prot = uint32(h.Arg)
+	case OpRead, OpWrite:
+		r.Mask = uint32(h.Arg)
+	}
+	return nil
+}
+
+func cString(b []int8) string {
+	n := 0
+	for n < len(b) && b[n] != 0 {
+		n++
+	}
+	out := make([]byte, n)
+	for i := range out {
+		out[i] = byte(b[i])
+	}
+	return string(out)
+}
