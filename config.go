@@ -1,0 +1,172 @@
+package fileaccessreceiver
+
+import (
+	"errors"
+	"fmt"
+	"math/bits"
+	"os"
+	"time"
+
+	"github.com/fileaccess-otel/fileaccessreceiver/internal/probe"
+)
+
+// Ring buffer bounds: the kernel wants a power of two and a multiple of the
+// page size; above 1 GiB is far past any sensible node-local buffer.
+const (
+	minRingBufferSize = 4096
+	maxRingBufferSize = 1 << 30
+)
+
+// Config is the file_access receiver's configuration.
+type Config struct {
+	// Attach is the attach mode: auto, fentry, kprobe or tracepoint.
+	Attach string `mapstructure:"attach"`
+	// IncludePaths are the watched path prefixes. A prefix matches whole path
+	// components: /etc matches /etc and /etc/passwd, never /etcd.
+	IncludePaths []string `mapstructure:"include_paths"`
+	// ExcludePaths carve paths out of IncludePaths. For a path under both, the
+	// longer prefix decides.
+	ExcludePaths []string `mapstructure:"exclude_paths"`
+	// Operations are the reported operations: read, write, mmap, truncate.
+	Operations []string `mapstructure:"operations"`
+	// RingBufferSize is the size in bytes of the kernel-to-collector ring buffer.
+	RingBufferSize int `mapstructure:"ring_buffer_size"`
+	// MaxBatchSize is how many records are handed to the next consumer at most at once.
+	MaxBatchSize int `mapstructure:"max_batch_size"`
+	// FlushInterval is the longest a record waits before its batch is handed on.
+	FlushInterval time.Duration `mapstructure:"flush_interval"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+func createDefaultConfig() *Config {
+	return &Config{
+		Attach:         string(probe.ModeAuto),
+		IncludePaths:   []string{"/etc/"},
+		Operations:     []string{"read", "write", "mmap", "truncate"},
+		RingBufferSize: 8 << 20,
+		MaxBatchSize:   1024,
+		FlushInterval:  200 * time.Millisecond,
+	}
+}
+
+// Validate checks the configuration; every error names the field at fault.
+func (cfg *Config) Validate() error {
+	var errs []error
+	if _, err := probe.ParseMode(cfg.Attach); err != nil {
+		errs = append(errs, fmt.Errorf("attach: %w", err))
+	}
+
+	if len(cfg.IncludePaths) == 0 {
+		errs = append(errs, errors.New("include_paths: name at least one prefix to watch, e.g. /etc/"))
+	}
+	include, err := normalizePrefixes("include_paths", cfg.IncludePaths)
+	errs = append(errs, err)
+	exclude, err := normalizePrefixes("exclude_paths", cfg.ExcludePaths)
+	errs = append(errs, err)
+	if n := len(include) + len(exclude); n > probe.MaxPrefixes {
+		errs = append(errs, fmt.Errorf("include_paths and exclude_paths: %d prefixes, the kernel filter holds at most %d", n, probe.MaxPrefixes))
+	}
+	for _, p := range exclude {
+		if contains(include, p) {
+			errs = append(errs, fmt.Errorf("exclude_paths: %q is also in include_paths", p))
+		}
+	}
+
+	if len(cfg.Operations) == 0 {
+		errs = append(errs, errors.New("operations: name at least one of read, write, mmap, truncate"))
+	}
+	if _, err := cfg.ops(); err != nil {
+		errs = append(errs, err)
+	}
+
+	errs = append(errs, validateRingBufferSize(cfg.RingBufferSize))
+	if cfg.MaxBatchSize <= 0 {
+		errs = append(errs, fmt.Errorf("max_batch_size: %d, it must be positive", cfg.MaxBatchSize))
+	}
+	if cfg.FlushInterval <= 0 {
+		errs = append(errs, fmt.Errorf("flush_interval: %v, it must be positive", cfg.FlushInterval))
+	}
+	return errors.Join(errs...)
+}
+
+func validateRingBufferSize(size int) error {
+	page := os.Getpagesize()
+	switch {
+	case size < minRingBufferSize || size > maxRingBufferSize:
+		return fmt.Errorf("ring_buffer_size: %d bytes, it must be between %d and %d", size, minRingBufferSize, maxRingBufferSize)
+	case bits.OnesCount(uint(size)) != 1:
+		return fmt.Errorf("ring_buffer_size: %d is not a power of two, which the kernel requires (e.g. %d)", size, 1<<bits.Len(uint(size)))
+	case size%page != 0:
+		return fmt.Errorf("ring_buffer_size: %d is not a multiple of the page size %d", size, page)
+	}
+	return nil
+}
+
+func normalizePrefixes(field string, prefixes []string) ([]string, error) {
+	var errs []error
+	normalized := make([]string, 0, len(prefixes))
+	for i, p := range prefixes {
+		n, err := probe.NormalizePrefix(p)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s[%d]: %w", field, i, err))
+			continue
+		}
+		if !contains(normalized, n) {
+			normalized = append(normalized, n)
+		}
+	}
+	return normalized, errors.Join(errs...)
+}
+
+func (cfg *Config) ops() ([]probe.FileaccessOp, error) {
+	var errs []error
+	ops := make([]probe.FileaccessOp, 0, len(cfg.Operations))
+	for i, name := range cfg.Operations {
+		op, ok := probe.Ops[name]
+		if !ok {
+			errs = append(errs, fmt.Errorf("operations[%d]: unknown operation %q: use read, write, mmap or truncate", i, name))
+			continue
+		}
+		ops = append(ops, op)
+	}
+	return ops, errors.Join(errs...)
+}
+
+// probeOptions turns a validated configuration into what the loader takes.
+func (cfg *Config) probeOptions() (probe.Options, error) {
+	mode, err := probe.ParseMode(cfg.Attach)
+	if err != nil {
+		return probe.Options{}, err
+	}
+	include, err := normalizePrefixes("include_paths", cfg.IncludePaths)
+	if err != nil {
+		return probe.Options{}, err
+	}
+	exclude, err := normalizePrefixes("exclude_paths", cfg.ExcludePaths)
+	if err != nil {
+		return probe.Options{}, err
+	}
+	ops, err := cfg.ops()
+	if err != nil {
+		return probe.Options{}, err
+	}
+	return probe.Options{
+		Mode:           mode,
+		IncludePaths:   include,
+		ExcludePaths:   exclude,
+		Ops:            ops,
+		RingBufferSize: uint32(cfg.RingBufferSize),
+		IgnorePID:      uint32(os.Getpid()),
+	}, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,117 @@
+package fileaccessreceiver
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+	"go.opentelemetry.io/collector/confmap"
+
+	"github.com/fileaccess-otel/fileaccessreceiver/internal/metadata"
+)
+
+func TestLoadConfig(t *testing.T) {
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+
+	custom := createDefaultConfig()
+	custom.Attach = "tracepoint"
+	custom.IncludePaths = []string{"/etc/", "/var/lib/app"}
+	custom.ExcludePaths = []string{"/etc/ssl/"}
+	custom.Operations = []string{"write", "truncate"}
+	custom.RingBufferSize = 1 << 20
+	custom.MaxBatchSize = 64
+	custom.FlushInterval = 50 * time.Millisecond
+
+	tests := []struct {
+		id      component.ID
+		want    *Config
+		wantErr string
+	}{
+		{id: component.NewID(metadata.Type), want: createDefaultConfig()},
+		{id: component.NewIDWithName(metadata.Type, "custom"), want: custom},
+		{id: component.NewIDWithName(metadata.Type, "bad_mode"), wantErr: `attach: unknown attach mode "uprobe"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.id.String(), func(t *testing.T) {
+			sub, err := cm.Sub(tt.id.String())
+			require.NoError(t, err)
+			cfg := NewFactory().CreateDefaultConfig()
+			require.NoError(t, sub.Unmarshal(cfg))
+
+			err = confmap.Validate(cfg)
+			if tt.wantErr != "" {
+				require.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, cfg)
+		})
+	}
+}
+
+func TestValidateNamesTheField(t *testing.T) {
+	tests := []struct {
+		name    string
+		mutate  func(*Config)
+		wantErr string
+	}{
+		{"unknown mode", func(c *Config) { c.Attach = "lsm" }, `attach: unknown attach mode "lsm": use one of auto, fentry, kprobe, tracepoint`},
+		{"no include prefix", func(c *Config) { c.IncludePaths = nil }, "include_paths: name at least one prefix"},
+		{"empty prefix", func(c *Config) { c.IncludePaths = []string{""} }, "include_paths[0]: is empty"},
+		{"relative prefix", func(c *Config) { c.IncludePaths = []string{"etc/"} }, `include_paths[0]: "etc/" is not absolute`},
+		{"unclean prefix", func(c *Config) { c.IncludePaths = []string{"/etc/../var"} }, `include_paths[0]: "/etc/../var" is not a clean path (try "/var")`},
+		{"double slash", func(c *Config) { c.ExcludePaths = []string{"/etc//ssl"} }, `exclude_paths[0]: "/etc//ssl" is not a clean path`},
+		{"too long prefix", func(c *Config) { c.IncludePaths = []string{"/" + strings.Repeat("a", 255)} }, "is 256 bytes long, more than the 255 the kernel filter takes"},
+		{"too many prefixes", func(c *Config) { c.IncludePaths = manyPrefixes(129) }, "at most 128"},
+		{"prefix in both lists", func(c *Config) { c.ExcludePaths = []string{"/etc"} }, `exclude_paths: "/etc/" is also in include_paths`},
+		{"unknown operation", func(c *Config) { c.Operations = []string{"read", "exec"} }, `operations[1]: unknown operation "exec"`},
+		{"no operation", func(c *Config) { c.Operations = []string{} }, "operations: name at least one"},
+		{"ring buffer not a power of two", func(c *Config) { c.RingBufferSize = 3 << 20 }, "ring_buffer_size: 3145728 is not a power of two"},
+		{"ring buffer too small", func(c *Config) { c.RingBufferSize = 1024 }, "ring_buffer_size: 1024 bytes, it must be between"},
+		{"ring buffer too large", func(c *Config) { c.RingBufferSize = 1 << 31 }, "ring_buffer_size: 2147483648 bytes, it must be between"},
+		{"batch size", func(c *Config) { c.MaxBatchSize = 0 }, "max_batch_size: 0"},
+		{"flush interval", func(c *Config) { c.FlushInterval = 0 }, "flush_interval: 0s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := createDefaultConfig()
+			tt.mutate(cfg)
+			require.ErrorContains(t, cfg.Validate(), tt.wantErr)
+		})
+	}
+}
+
+func TestValidateAcceptsEdgeCases(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*Config)
+	}{
+		{"root prefix", func(c *Config) { c.IncludePaths = []string{"/"} }},
+		{"prefix without trailing slash", func(c *Config) { c.IncludePaths = []string{"/etc/passwd"} }},
+		{"longest prefix", func(c *Config) { c.IncludePaths = []string{"/" + strings.Repeat("a", 254)} }},
+		{"duplicates collapse", func(c *Config) { c.IncludePaths = append(manyPrefixes(128), "/p/0/") }},
+		{"smallest ring buffer", func(c *Config) { c.RingBufferSize = 4096 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := createDefaultConfig()
+			tt.mutate(cfg)
+			require.NoError(t, cfg.Validate())
+		})
+	}
+}
+
+func manyPrefixes(n int) []string {
+	prefixes := make([]string, n)
+	for i := range prefixes {
+		prefixes[i] = fmt.Sprintf("/p/%d", i)
+	}
+	return prefixes
+}

@@ -1,0 +1,275 @@
+package fileaccessreceiver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/cilium/ebpf/ringbuf"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/receiver"
+	"go.opentelemetry.io/collector/receiver/receiverhelper"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+
+	"github.com/fileaccess-otel/fileaccessreceiver/internal/convert"
+	"github.com/fileaccess-otel/fileaccessreceiver/internal/metadata"
+	"github.com/fileaccess-otel/fileaccessreceiver/internal/probe"
+	"github.com/fileaccess-otel/fileaccessreceiver/internal/record"
+)
+
+const (
+	obsTransport = "ebpf"
+	obsFormat    = "ringbuf"
+	// warnEvery bounds how often a repeating condition (loss, a refusing
+	// consumer) is logged; its counts go to telemetry all the time.
+	warnEvery = time.Minute
+)
+
+// Reasons a watched access did not become a log record, as the reason
+// attribute of otelcol_receiver_file_access_records_lost.
+const (
+	lostRingFull       = "ring_buffer_full"
+	lostPathUnresolved = "path_unresolved"
+	lostPendingFull    = "kprobe_pending_full"
+	lostMalformed      = "malformed"
+)
+
+type fileAccessReceiver struct {
+	set       receiver.Settings
+	cfg       *Config
+	next      consumer.Logs
+	obsrecv   *receiverhelper.ObsReport
+	telemetry *metadata.TelemetryBuilder
+	hostName  string
+
+	mu     sync.Mutex // serializes Start and Shutdown
+	probe  *probe.Probe
+	reader *ringbuf.Reader
+	done   chan struct{}
+}
+
+func newReceiver(set receiver.Settings, cfg *Config, next consumer.Logs) (*fileAccessReceiver, error) {
+	obsrecv, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
+		ReceiverID:             set.ID,
+		Transport:              obsTransport,
+		ReceiverCreateSettings: set,
+	})
+	if err != nil {
+		return nil, err
+	}
+	telemetry, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	hostName, err := os.Hostname()
+	if err != nil {
+		return nil, fmt.Errorf("reading the host name: %w", err)
+	}
+	return &fileAccessReceiver{
+		set:       set,
+		cfg:       cfg,
+		next:      next,
+		obsrecv:   obsrecv,
+		telemetry: telemetry,
+		hostName:  hostName,
+	}, nil
+}
+
+// Start loads and attaches the kernel programs and starts reading records.
+func (r *fileAccessReceiver) Start(_ context.Context, host component.Host) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.probe != nil {
+		return errors.New("file_access receiver started twice")
+	}
+
+	opts, err := r.cfg.probeOptions()
+	if err != nil {
+		return err
+	}
+	opts.Logger = r.set.Logger
+	if err := probe.Preflight(); err != nil {
+		return err
+	}
+	p, err := probe.Open(opts)
+	if err != nil {
+		return err
+	}
+	reader, err := p.NewReader()
+	if err != nil {
+		p.Close()
+		return fmt.Errorf("opening the ring buffer: %w", err)
+	}
+
+	r.probe, r.reader, r.done = p, reader, make(chan struct{})
+	r.set.Logger.Info("Watching file accesses",
+		zap.String("attach_mode", string(p.Mode)),
+		zap.Strings("include_paths", opts.IncludePaths),
+		zap.Strings("exclude_paths", opts.ExcludePaths),
+		zap.Strings("operations", r.cfg.Operations))
+	go r.run(host, p, reader)
+	return nil
+}
+
+// Shutdown detaches the programs. It is safe before Start and more than once.
+func (r *fileAccessReceiver) Shutdown(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.probe == nil {
+		return nil
+	}
+
+	// Closing the reader ends run, which hands on what it has batched.
+	err := r.reader.Close()
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		err = errors.Join(err, ctx.Err())
+	}
+	err = errors.Join(err, r.probe.Close())
+	r.telemetry.Shutdown()
+	r.probe, r.reader = nil, nil
+	return err
+}
+
+// run reads the ring buffer until the reader is closed, handing records on
+// in batches of at most MaxBatchSize, and at least every FlushInterval.
+func (r *fileAccessReceiver) run(host component.Host, p *probe.Probe, reader *ringbuf.Reader) {
+	defer close(r.done)
+
+	b := r.newBatch()
+	loss := lossTracker{probe: p, telemetry: r.telemetry, logger: r.set.Logger}
+	var sample ringbuf.Record
+	var rec record.Record
+	deadline := time.Now().Add(r.cfg.FlushInterval)
+	for {
+		reader.SetDeadline(deadline)
+		err := reader.ReadInto(&sample)
+		now := time.Now()
+		switch {
+		case err == nil:
+			if err := record.Decode(sample.RawSample, &rec); err != nil {
+				loss.add(lostMalformed, 1)
+				loss.warn(lostMalformed, err)
+				break
+			}
+			convert.AppendRecord(b.records, &rec, b.clock, pcommon.NewTimestampFromTime(now))
+			if b.records.Len() >= r.cfg.MaxBatchSize {
+				r.flush(&b)
+			}
+		case errors.Is(err, os.ErrDeadlineExceeded):
+		case errors.Is(err, ringbuf.ErrClosed):
+			r.flush(&b)
+			loss.poll()
+			return
+		default:
+			r.flush(&b)
+			componentstatus.ReportStatus(host, componentstatus.NewFatalErrorEvent(fmt.Errorf("reading the ring buffer: %w", err)))
+			return
+		}
+
+		if !now.Before(deadline) {
+			r.flush(&b)
+			loss.poll()
+			deadline = now.Add(r.cfg.FlushInterval)
+		}
+	}
+}
+
+type batch struct {
+	logs    plog.Logs
+	records plog.LogRecordSlice
+	clock   convert.Clock
+	// lastRefusal is when a refusing consumer was last logged.
+	lastRefusal time.Time
+}
+
+func (r *fileAccessReceiver) newBatch() batch {
+	logs, records := convert.NewLogs(r.hostName, metadata.ScopeName, r.set.BuildInfo.Version)
+	return batch{logs: logs, records: records, clock: convert.NewClock()}
+}
+
+func (r *fileAccessReceiver) flush(b *batch) {
+	n := b.records.Len()
+	if n == 0 {
+		// Re-read the clocks anyway, so wall time follows NTP adjustments.
+		b.clock = convert.NewClock()
+		return
+	}
+
+	ctx := r.obsrecv.StartLogsOp(context.Background())
+	err := r.next.ConsumeLogs(ctx, b.logs)
+	r.obsrecv.EndLogsOp(ctx, obsFormat, n, err)
+	if err != nil && time.Since(b.lastRefusal) > warnEvery {
+		b.lastRefusal = time.Now()
+		r.set.Logger.Warn("Next consumer refused file access records; they are dropped",
+			zap.Int("records", n), zap.Error(err))
+	}
+
+	lastRefusal := b.lastRefusal
+	*b = r.newBatch()
+	b.lastRefusal = lastRefusal
+}
+
+// lossTracker turns the kernel's drop counters into telemetry and
+// rate-limited warnings.
+type lossTracker struct {
+	probe     *probe.Probe
+	telemetry *metadata.TelemetryBuilder
+	logger    *zap.Logger
+	last      probe.Counters
+	warned    map[string]time.Time
+}
+
+func (l *lossTracker) add(reason string, n uint64) {
+	if n == 0 {
+		return
+	}
+	l.telemetry.ReceiverFileAccessRecordsLost.Add(context.Background(), int64(n),
+		metric.WithAttributes(attribute.String("reason", reason)))
+}
+
+func (l *lossTracker) warn(reason string, err error) {
+	if l.warned == nil {
+		l.warned = make(map[string]time.Time)
+	}
+	if time.Since(l.warned[reason]) < warnEvery {
+		return
+	}
+	l.warned[reason] = time.Now()
+	l.logger.Warn("File access records lost; otelcol_receiver_file_access_records_lost counts them",
+		zap.String("reason", reason), zap.Error(err))
+}
+
+func (l *lossTracker) poll() {
+	now, err := l.probe.ReadCounters()
+	if err != nil {
+		l.warn("reading_counters", err)
+		return
+	}
+	deltas := []struct {
+		reason string
+		n      uint64
+		hint   string
+	}{
+		{lostRingFull, now.RingFull - l.last.RingFull, "raise ring_buffer_size or narrow include_paths"},
+		{lostPathUnresolved, now.PathUnresolved - l.last.PathUnresolved, "the path is deeper than the kernel walk follows"},
+		{lostPendingFull, now.PendingFull - l.last.PendingFull, "too many hooks in flight at once in kprobe mode"},
+	}
+	l.last = now
+	for _, d := range deltas {
+		if d.n > 0 {
+			l.add(d.reason, d.n)
+			l.warn(d.reason, fmt.Errorf("%d lost since the last check: %s", d.n, d.hint))
+		}
+	}
+}

@@ -1,0 +1,330 @@
+package fileaccessreceiver
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/fileaccess-otel/fileaccessreceiver/internal/metadata"
+	"github.com/fileaccess-otel/fileaccessreceiver/internal/probe"
+)
+
+// access is the part of a log record the end-to-end tests look at.
+type access struct {
+	event     string
+	path      string
+	pid       int64
+	exe       string
+	truncated bool
+	attrs     map[string]any
+}
+
+func requireRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the test loads BPF programs into the running kernel")
+	}
+}
+
+type running struct {
+	rcv  *fileAccessReceiver
+	sink *consumertest.LogsSink
+	logs *observer.ObservedLogs
+}
+
+func startReceiver(t *testing.T, mutate func(*Config)) running {
+	t.Helper()
+	requireRoot(t)
+	cfg := createDefaultConfig()
+	cfg.FlushInterval = 20 * time.Millisecond
+	mutate(cfg)
+	require.NoError(t, cfg.Validate())
+
+	core, logs := observer.New(zap.InfoLevel)
+	set := receivertest.NewNopSettings(metadata.Type)
+	set.Logger = zap.New(core)
+	sink := new(consumertest.LogsSink)
+	rcv, err := NewFactory().CreateLogs(context.Background(), set, cfg, sink)
+	require.NoError(t, err)
+	require.NoError(t, rcv.Start(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() { assert.NoError(t, rcv.Shutdown(context.Background())) })
+	return running{rcv: rcv.(*fileAccessReceiver), sink: sink, logs: logs}
+}
+
+func accesses(sink *consumertest.LogsSink) []access {
+	var out []access
+	for _, logs := range sink.AllLogs() {
+		for _, rl := range logs.ResourceLogs().All() {
+			for _, sl := range rl.ScopeLogs().All() {
+				for _, lr := range sl.LogRecords().All() {
+					out = append(out, toAccess(lr))
+				}
+			}
+		}
+	}
+	return out
+}
+
+func toAccess(lr plog.LogRecord) access {
+	attrs := lr.Attributes().AsRaw()
+	a := access{event: lr.EventName(), attrs: attrs}
+	a.path, _ = attrs["file.path"].(string)
+	a.pid, _ = attrs["process.pid"].(int64)
+	a.exe, _ = attrs["process.executable.path"].(string)
+	a.truncated, _ = attrs["file_access.path.truncated"].(bool)
+	return a
+}
+
+// waitFor polls the sink until a record satisfies match, or fails the test.
+func waitFor(t *testing.T, sink *consumertest.LogsSink, what string, match func(access) bool) access {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, a := range accesses(sink) {
+			if match(a) {
+				return a
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no record of %s among %d records: %+v", what, len(accesses(sink)), accesses(sink))
+	return access{}
+}
+
+// settle waits past a flush so that records which should not exist would have arrived.
+func settle() { time.Sleep(300 * time.Millisecond) }
+
+func binary(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	require.NoError(t, err)
+	real, err := filepath.EvalSymlinks(p)
+	require.NoError(t, err)
+	return real
+}
+
+func testBinary(t *testing.T) string {
+	t.Helper()
+	p, err := os.Executable()
+	require.NoError(t, err)
+	real, err := filepath.EvalSymlinks(p)
+	require.NoError(t, err)
+	return real
+}
+
+func run(t *testing.T, name string, args ...string) int {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s %v: %s", name, args, out)
+	return cmd.Process.Pid
+}
+
+func TestReportsEachOperationOnWatchedPaths(t *testing.T) {
+	base := t.TempDir()
+	watched := filepath.Join(base, "watched")
+	sibling := filepath.Join(base, "watchedx") // shares the string prefix, not the component
+	require.NoError(t, os.Mkdir(watched, 0o755))
+	require.NoError(t, os.Mkdir(sibling, 0o755))
+	file := filepath.Join(watched, "data.txt")
+	unwatched := filepath.Join(sibling, "data.txt")
+
+	r := startReceiver(t, func(c *Config) { c.IncludePaths = []string{watched, "/etc/passwd"} })
+
+	catPid := run(t, "cat", "/etc/passwd")
+	shPid := run(t, "sh", "-c", "echo hello > "+file+"; echo hello > "+unwatched+"; cat "+unwatched+" >/dev/null")
+	mmapPid := runWorkloadChild(t, "mmap", file)
+	truncatePid := runWorkloadChild(t, "truncate", file)
+	ftruncatePid := runWorkloadChild(t, "ftruncate", file)
+	openTruncPid := runWorkloadChild(t, "open-trunc", file)
+
+	cat, sh, self := binary(t, "cat"), binary(t, "sh"), testBinary(t)
+	tests := []struct {
+		what  string
+		event string
+		path  string
+		pid   int
+		exe   string
+	}{
+		{"cat reading /etc/passwd", "file_access.read", "/etc/passwd", catPid, cat},
+		{"sh writing through a redirection", "file_access.write", file, shPid, sh},
+		{"a memory map", "file_access.mmap", file, mmapPid, self},
+		{"truncate(2)", "file_access.truncate", file, truncatePid, self},
+		{"ftruncate(2)", "file_access.truncate", file, ftruncatePid, self},
+		{"open with O_TRUNC", "file_access.truncate", file, openTruncPid, self},
+	}
+	for _, tt := range tests {
+		t.Run(tt.what, func(t *testing.T) {
+			a := waitFor(t, r.sink, tt.what, func(a access) bool {
+				return a.event == tt.event && a.pid == int64(tt.pid) && a.path == tt.path
+			})
+			assert.Equal(t, tt.exe, a.exe)
+			assert.Equal(t, false, a.truncated)
+			assert.NotEmpty(t, a.attrs["file_access.hook"])
+		})
+	}
+
+	mmap := waitFor(t, r.sink, "the mmap", func(a access) bool { return a.event == "file_access.mmap" && a.pid == int64(mmapPid) })
+	assert.Equal(t, int64(1), mmap.attrs["file_access.mmap.prot"], "PROT_READ")
+
+	settle()
+	for _, a := range accesses(r.sink) {
+		if a.path != "/etc/passwd" && !strings.HasPrefix(a.path, watched+"/") {
+			t.Errorf("record for an unwatched path: %+v", a)
+		}
+	}
+}
+
+func TestExcludePathsAndOperations(t *testing.T) {
+	dir := t.TempDir()
+	skip := filepath.Join(dir, "skip")
+	require.NoError(t, os.Mkdir(skip, 0o755))
+	keep := filepath.Join(dir, "keep.txt")
+
+	r := startReceiver(t, func(c *Config) {
+		c.IncludePaths = []string{dir}
+		c.ExcludePaths = []string{skip}
+		c.Operations = []string{"write"}
+	})
+	pid := run(t, "sh", "-c", "echo a > "+keep+"; echo b > "+skip+"/f.txt; cat "+keep+" >/dev/null")
+
+	waitFor(t, r.sink, "the write to keep.txt", func(a access) bool {
+		return a.event == "file_access.write" && a.path == keep && a.pid == int64(pid)
+	})
+	settle()
+	for _, a := range accesses(r.sink) {
+		assert.Equal(t, "file_access.write", a.event, "only writes are watched: %+v", a)
+		assert.NotContains(t, a.path, skip, "excluded path reported: %+v", a)
+	}
+}
+
+func TestPathIsTheProcessViewInsideAChroot(t *testing.T) {
+	root := t.TempDir()
+	require.NoError(t, os.Mkdir(filepath.Join(root, "etc"), 0o755))
+	hostPath := filepath.Join(root, "etc", "passwd")
+	require.NoError(t, os.WriteFile(hostPath, []byte("root:x:0:0::/:/bin/sh\n"), 0o644))
+
+	r := startReceiver(t, func(c *Config) { c.IncludePaths = []string{"/etc/passwd", root} })
+	pid := runWorkloadChild(t, "chroot-read", root)
+
+	waitFor(t, r.sink, "the read inside the chroot", func(a access) bool {
+		return a.event == "file_access.read" && a.pid == int64(pid) && a.path == "/etc/passwd"
+	})
+	settle()
+	for _, a := range accesses(r.sink) {
+		assert.NotEqual(t, hostPath, a.path, "the host's view of the path leaked: %+v", a)
+	}
+}
+
+func TestLongAndDeepPathsKeepTheirHead(t *testing.T) {
+	tests := []struct {
+		name           string
+		depth, nameLen int
+	}{
+		{"longer than PATH_MAX", 20, 250},
+		{"more components than the kernel keeps", 80, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			r := startReceiver(t, func(c *Config) { c.IncludePaths = []string{dir} })
+			pid := runWorkloadChild(t, "deep-read", dir, strconv.Itoa(tt.depth), strconv.Itoa(tt.nameLen))
+
+			a := waitFor(t, r.sink, "the deep read", func(a access) bool {
+				return a.event == "file_access.read" && a.pid == int64(pid)
+			})
+			assert.True(t, a.truncated, "truncation flag")
+			assert.True(t, strings.HasPrefix(a.path, dir+"/d"), "head kept: %.80s", a.path)
+			assert.LessOrEqual(t, len(a.path), 4096)
+		})
+	}
+}
+
+func TestAutoModeLogsItsChoice(t *testing.T) {
+	r := startReceiver(t, func(c *Config) {})
+	chosen := r.logs.FilterMessage("Attach mode chosen").All()
+	require.Len(t, chosen, 1)
+	assert.Equal(t, string(r.rcv.probe.Mode), chosen[0].ContextMap()["mode"])
+	assert.NotEqual(t, probe.ModeAuto, r.rcv.probe.Mode)
+}
+
+func TestForcedModeEitherAttachesOrSaysWhy(t *testing.T) {
+	requireRoot(t)
+	for _, mode := range []probe.Mode{probe.ModeFentry, probe.ModeKprobe, probe.ModeTracepoint} {
+		t.Run(string(mode), func(t *testing.T) {
+			cfg := createDefaultConfig()
+			cfg.Attach = string(mode)
+			rcv, err := newReceiver(receivertest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
+			require.NoError(t, err)
+			defer rcv.Shutdown(context.Background())
+
+			err = rcv.Start(context.Background(), componenttest.NewNopHost())
+			if err != nil {
+				assert.ErrorContains(t, err, "attach mode "+string(mode)+" is not usable on this kernel")
+				return
+			}
+			assert.Equal(t, mode, rcv.probe.Mode)
+		})
+	}
+}
+
+func TestStartWithoutPrivilegesNamesTheCapabilities(t *testing.T) {
+	requireRoot(t) // to drop them
+	// t.TempDir's parent is private to root; the unprivileged child needs to reach its binary.
+	dir, err := os.MkdirTemp("", "file-access-unprivileged-")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	require.NoError(t, os.Chmod(dir, 0o755))
+	exe := filepath.Join(dir, "workload")
+	copyFile(t, testBinary(t), exe)
+
+	cmd := exec.Command(exe, "-test.run=^$")
+	cmd.Env = append(os.Environ(), workloadEnv+"=preflight -")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	require.Error(t, err)
+	assert.Contains(t, string(out), "missing capabilities CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)")
+}
+
+func TestLifecycle(t *testing.T) {
+	rcv, err := newReceiver(receivertest.NewNopSettings(metadata.Type), createDefaultConfig(), consumertest.NewNop())
+	require.NoError(t, err)
+	require.NoError(t, rcv.Shutdown(context.Background()), "shutdown without start")
+	require.NoError(t, rcv.Shutdown(context.Background()), "second shutdown")
+
+	if os.Geteuid() != 0 {
+		return
+	}
+	require.NoError(t, rcv.Start(context.Background(), componenttest.NewNopHost()))
+	require.Error(t, rcv.Start(context.Background(), componenttest.NewNopHost()), "second start")
+	require.NoError(t, rcv.Shutdown(context.Background()))
+	require.NoError(t, rcv.Shutdown(context.Background()))
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	src, err := os.Open(from)
+	require.NoError(t, err)
+	defer src.Close()
+	dst, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY, 0o755)
+	require.NoError(t, err)
+	defer dst.Close()
+	_, err = io.Copy(dst, src)
+	require.NoError(t, err)
+}

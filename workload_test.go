@@ -1,0 +1,127 @@
+package fileaccessreceiver
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/fileaccess-otel/fileaccessreceiver/internal/probe"
+)
+
+// workloadEnv makes the test binary run one workload instead of the tests, so
+// the end-to-end tests have a child process doing exactly one kind of I/O.
+const workloadEnv = "FILE_ACCESS_TEST_WORKLOAD"
+
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(workloadEnv); spec != "" {
+		if err := runWorkload(strings.Fields(spec)); err != nil {
+			fmt.Fprintln(os.Stderr, "workload:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func runWorkload(args []string) error {
+	if len(args) < 2 {
+		return fmt.Errorf("usage: KIND PATH [ARGS]: got %q", args)
+	}
+	kind, path := args[0], args[1]
+	switch kind {
+	case "mmap":
+		return mapFile(path)
+	case "truncate":
+		return unix.Truncate(path, 0)
+	case "ftruncate":
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		return f.Truncate(0)
+	case "open-trunc":
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+		if err != nil {
+			return err
+		}
+		return f.Close()
+	case "chroot-read":
+		// Reads PATH/etc/passwd from inside a chroot at PATH.
+		if err := syscall.Chroot(path); err != nil {
+			return err
+		}
+		_, err := os.ReadFile("/etc/passwd")
+		return err
+	case "deep-read":
+		depth, _ := strconv.Atoi(args[2])
+		nameLen, _ := strconv.Atoi(args[3])
+		return readDeepFile(path, depth, nameLen)
+	case "preflight":
+		return probe.Preflight()
+	}
+	return fmt.Errorf("unknown workload %q", kind)
+}
+
+func mapFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	mem, err := unix.Mmap(int(f.Fd()), 0, 4096, unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return err
+	}
+	return unix.Munmap(mem)
+}
+
+// readDeepFile makes depth nested directories with names of nameLen bytes
+// under root, walking with openat so the whole path may exceed PATH_MAX, and
+// writes and reads a file at the bottom.
+func readDeepFile(root string, depth, nameLen int) error {
+	dir, err := unix.Open(root, unix.O_DIRECTORY|unix.O_RDONLY, 0)
+	if err != nil {
+		return err
+	}
+	name := strings.Repeat("d", nameLen)
+	for range depth {
+		if err := unix.Mkdirat(dir, name, 0o755); err != nil && err != unix.EEXIST {
+			return err
+		}
+		next, err := unix.Openat(dir, name, unix.O_DIRECTORY|unix.O_RDONLY, 0)
+		unix.Close(dir)
+		if err != nil {
+			return err
+		}
+		dir = next
+	}
+	defer unix.Close(dir)
+
+	fd, err := unix.Openat(dir, "leaf", unix.O_CREAT|unix.O_RDWR, 0o644)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	buf := make([]byte, 1)
+	_, err = unix.Pread(fd, buf, 0)
+	return err
+}
+
+// startWorkload runs the test binary as a workload child and returns its pid.
+func runWorkloadChild(t *testing.T, args ...string) int {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), workloadEnv+"="+strings.Join(args, " "))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("workload %v: %v: %s", args, err, out)
+	}
+	return cmd.Process.Pid
+}
