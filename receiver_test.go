@@ -262,6 +262,11 @@ func TestAutoModeLogsItsChoice(t *testing.T) {
 	require.Len(t, chosen, 1)
 	assert.Equal(t, string(r.rcv.probe.Mode), chosen[0].ContextMap()["mode"])
 	assert.NotEqual(t, probe.ModeAuto, r.rcv.probe.Mode)
+
+	watching := r.logs.FilterMessage("Watching file accesses").All()
+	require.Len(t, watching, 1)
+	t.Logf("%v", watching[0].ContextMap())
+	assert.NotEmpty(t, watching[0].ContextMap()["programs"])
 }
 
 func TestForcedModeEitherAttachesOrSaysWhy(t *testing.T) {

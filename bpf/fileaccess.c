@@ -764,9 +764,12 @@ static __always_inline int report_truncate_path(const char *path, s64 ret)
 	return report(&a);
 }
 
-static __always_inline int on_sys_exit(struct pt_regs *regs, long ret)
+/*
+ * Runs on the exit of every system call on the node, so the number is checked
+ * first and nothing else is read for the calls that are not file I/O.
+ */
+static __always_inline int on_sys_exit(struct pt_regs *regs, long nr, long ret)
 {
-	long nr = BPF_CORE_READ(regs, orig_ax);
 	u64 how_flags = 0;
 
 	switch (nr) {
@@ -813,14 +816,17 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long ret)
 	return 0;
 }
 
+/* tp_btf gets a typed pt_regs pointer, so the number is a plain load, not a helper call. */
 SEC("tp_btf/sys_exit")
 int BPF_PROG(btf_sys_exit, struct pt_regs *regs, long ret)
 {
-	return on_sys_exit(regs, ret);
+	return on_sys_exit(regs, regs->orig_ax, ret);
 }
 
 SEC("raw_tracepoint/sys_exit")
 int raw_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
-	return on_sys_exit((struct pt_regs *)ctx->args[0], ctx->args[1]);
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+
+	return on_sys_exit(regs, BPF_CORE_READ(regs, orig_ax), ctx->args[1]);
 }

@@ -33,9 +33,11 @@ type Options struct {
 // Probe is the loaded and attached programs.
 type Probe struct {
 	// Mode is the attach mode in use, never ModeAuto.
-	Mode  Mode
-	coll  *ebpf.Collection
-	links []link.Link
+	Mode Mode
+	// Attached names each attached program and its kernel target.
+	Attached []string
+	coll     *ebpf.Collection
+	links    []link.Link
 }
 
 // Open loads and attaches the programs. With ModeAuto it takes the first mode
@@ -183,8 +185,21 @@ func openPrograms(base *ebpf.CollectionSpec, opts Options, mode Mode, attachment
 			return nil, fmt.Errorf("attaching %s: %w", a.program, err)
 		}
 		p.links = append(p.links, l)
+		p.Attached = append(p.Attached, a.describe())
 	}
 	return p, nil
+}
+
+func (a attachment) describe() string {
+	switch a.kind {
+	case attachKprobe:
+		return "kprobe:" + a.target
+	case attachKretprobe:
+		return "kretprobe:" + a.target
+	case attachRawTracepoint:
+		return "raw_tracepoint:" + a.target
+	}
+	return a.program
 }
 
 func attach(prog *ebpf.Program, a attachment) (link.Link, error) {
