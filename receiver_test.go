@@ -191,6 +191,33 @@ func TestReportsEachOperationOnWatchedPaths(t *testing.T) {
 	}
 }
 
+// TestTheReadAndWriteFamilies runs each system call that moves file data once
+// on a watched file; whatever the attach mode, each must produce its record.
+func TestTheReadAndWriteFamilies(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "data.txt")
+	require.NoError(t, os.WriteFile(file, []byte("some data\n"), 0o644))
+	r := startReceiver(t, func(c *Config) { c.IncludePaths = []string{dir} })
+
+	reads := []string{"read", "readv", "pread64", "preadv", "preadv2", "copy_file_range", "sendfile", "splice"}
+	writes := []string{"write", "writev", "pwrite64", "pwritev", "pwritev2", "fallocate"}
+	for _, call := range append(reads, writes...) {
+		event := "file_access.read"
+		if contains(writes, call) {
+			event = "file_access.write"
+		}
+		t.Run(call, func(t *testing.T) {
+			pid := runWorkloadChild(t, "io", file, call)
+			a := waitFor(t, r.sink, call, func(a access) bool {
+				return a.event == event && a.pid == int64(pid) && a.path == file
+			})
+			if a.attrs["file_access.hook"] == "sys_exit" {
+				assert.Equal(t, call, a.attrs["file_access.syscall"])
+			}
+		})
+	}
+}
+
 func TestExcludePathsAndOperations(t *testing.T) {
 	dir := t.TempDir()
 	skip := filepath.Join(dir, "skip")

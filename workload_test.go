@@ -65,6 +65,9 @@ func runWorkload(args []string) error {
 		return readDeepFile(path, depth, nameLen)
 	case "preflight":
 		return probe.Preflight()
+	case "io":
+		// io SYSCALL PATH: one system call of the read or write family on PATH.
+		return doIO(args[2], path)
 	}
 	return fmt.Errorf("unknown workload %q", kind)
 }
@@ -124,4 +127,69 @@ func runWorkloadChild(t *testing.T, args ...string) int {
 		t.Fatalf("workload %v: %v: %s", args, err, out)
 	}
 	return cmd.Process.Pid
+}
+
+// ioCalls each do one system call on a file at path opened read-write,
+// reading or writing it once. The copying calls pair it with a second file.
+var ioCalls = map[string]func(f, other *os.File) error{
+	"read":    func(f, _ *os.File) error { _, err := unix.Read(fd(f), make([]byte, 4)); return err },
+	"readv":   func(f, _ *os.File) error { _, err := unix.Readv(fd(f), [][]byte{make([]byte, 4)}); return err },
+	"pread64": func(f, _ *os.File) error { _, err := unix.Pread(fd(f), make([]byte, 4), 0); return err },
+	"preadv":  func(f, _ *os.File) error { _, err := unix.Preadv(fd(f), [][]byte{make([]byte, 4)}, 0); return err },
+	"preadv2": func(f, _ *os.File) error { _, err := unix.Preadv2(fd(f), [][]byte{make([]byte, 4)}, 0, 0); return err },
+	"write":   func(f, _ *os.File) error { _, err := unix.Write(fd(f), []byte("data")); return err },
+	"writev":  func(f, _ *os.File) error { _, err := unix.Writev(fd(f), [][]byte{[]byte("data")}); return err },
+	"pwrite64": func(f, _ *os.File) error {
+		_, err := unix.Pwrite(fd(f), []byte("data"), 0)
+		return err
+	},
+	"pwritev": func(f, _ *os.File) error {
+		_, err := unix.Pwritev(fd(f), [][]byte{[]byte("data")}, 0)
+		return err
+	},
+	"pwritev2": func(f, _ *os.File) error {
+		_, err := unix.Pwritev2(fd(f), [][]byte{[]byte("data")}, 0, 0)
+		return err
+	},
+	"fallocate": func(f, _ *os.File) error { return unix.Fallocate(fd(f), 0, 0, 8192) },
+	// The watched file is the source; the copy goes to the unwatched other.
+	"copy_file_range": func(f, other *os.File) error {
+		_, err := unix.CopyFileRange(fd(f), nil, fd(other), nil, 4, 0)
+		return err
+	},
+	"sendfile": func(f, other *os.File) error {
+		_, err := unix.Sendfile(fd(other), fd(f), nil, 4)
+		return err
+	},
+	"splice": func(f, _ *os.File) error {
+		var p [2]int
+		if err := unix.Pipe(p[:]); err != nil {
+			return err
+		}
+		defer unix.Close(p[0])
+		defer unix.Close(p[1])
+		_, err := unix.Splice(fd(f), nil, p[1], nil, 4, 0)
+		return err
+	},
+}
+
+func fd(f *os.File) int { return int(f.Fd()) }
+
+func doIO(call, path string) error {
+	do, ok := ioCalls[call]
+	if !ok {
+		return fmt.Errorf("no such I/O call %q", call)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	other, err := os.CreateTemp("", "file-access-copy-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(other.Name())
+	defer other.Close()
+	return do(f, other)
 }
