@@ -35,6 +35,10 @@ type access struct {
 	attrs     map[string]any
 }
 
+// attachEnv runs the end-to-end tests in one attach mode instead of auto, for
+// proving each mode on kernels that have it.
+const attachEnv = "FILE_ACCESS_TEST_ATTACH"
+
 func requireRoot(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
@@ -53,6 +57,9 @@ func startReceiver(t *testing.T, mutate func(*Config)) running {
 	requireRoot(t)
 	cfg := createDefaultConfig()
 	cfg.FlushInterval = 20 * time.Millisecond
+	if mode := os.Getenv(attachEnv); mode != "" {
+		cfg.Attach = mode
+	}
 	mutate(cfg)
 	require.NoError(t, cfg.Validate())
 
