@@ -26,6 +26,9 @@ type Options struct {
 	RingBufferSize uint32
 	// IgnorePID is a process whose accesses are never reported: the collector
 	// itself, so that its own reads and writes cannot feed back into records.
+	// Known limitation: the kernel compares it with the pid in the initial pid
+	// namespace, so a collector in a pid namespace of its own (a container
+	// without hostPID) is not recognized and may report its own accesses.
 	IgnorePID uint32
 	Logger    *zap.Logger
 }
