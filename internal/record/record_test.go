@@ -76,15 +76,16 @@ type decoded struct {
 func TestEncoderFollowsStructLayout(t *testing.T) {
 	// binary.Append writes fields back to back; the struct must have no
 	// padding for that to be the layout the kernel writes.
-	if got, want := binary.Size(probe.FileaccessRecord{}), int(unsafe.Sizeof(probe.FileaccessRecord{})); got != want {
+	got, want := binary.Size(probe.FileaccessRecord{}), int(unsafe.Sizeof(probe.FileaccessRecord{}))
+	if got != want {
 		t.Fatalf("the header encodes to %d bytes, the struct is %d", got, want)
 	}
-	want, err := os.ReadFile(kernelSample)
+	sample, err := os.ReadFile(kernelSample)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := encode(t, kernelHeader, "/etc/passwd", "/usr/bin/cat"); !bytes.Equal(got, want) {
-		t.Fatalf("encode differs from the kernel's sample\n got %x\nwant %x", got, want)
+	if encoded := encode(t, kernelHeader, "/etc/passwd", "/usr/bin/cat"); !bytes.Equal(encoded, sample) {
+		t.Fatalf("encode differs from the kernel's sample\n got %x\nwant %x", encoded, sample)
 	}
 }
 

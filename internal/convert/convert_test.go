@@ -1,0 +1,174 @@
+package convert
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/fileaccess-otel/fileaccessreceiver/internal/record"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// The fixed times of the golden files: boot at 2026-01-01T00:00:00Z, the
+// records observed a minute later.
+const (
+	bootEpoch = 1_767_225_600_000_000_000
+	observed  = pcommon.Timestamp(bootEpoch + 60_000_000_000)
+)
+
+// catReads is an ordinary access: cat reading /etc/passwd through the LSM hook.
+var catReads = record.Record{
+	BootNs:     5_000_000_123,
+	CgroupID:   4242,
+	Mask:       4,
+	Inode:      1_310_730,
+	Mode:       0o100644,
+	PID:        1200,
+	TID:        1200,
+	PPID:       1100,
+	UID:        1000,
+	EUID:       1000,
+	GID:        1000,
+	EGID:       1000,
+	Op:         record.OpRead,
+	Hook:       record.HookFilePermission,
+	Path:       "/etc/passwd",
+	Executable: "/usr/bin/cat",
+	Comm:       "cat",
+}
+
+// convertCases are the records of the golden files, each a variation on catReads.
+var convertCases = []struct {
+	name string
+	edit func(r *record.Record)
+}{
+	{name: "read_reports_mask", edit: func(*record.Record) {}},
+	{name: "write_denied_reports_errno", edit: func(r *record.Record) {
+		r.Op, r.Mask, r.Return = record.OpWrite, 2, -13
+		r.Path, r.Mode, r.TID = "/etc/shadow", 0o100640, 1201
+		r.Executable, r.Comm = "/usr/bin/vi", "vi"
+	}},
+	{name: "mmap_reports_prot_and_flags", edit: func(r *record.Record) {
+		r.Op, r.Hook, r.Mask = record.OpMmap, record.HookMmapFile, 0
+		r.Prot, r.MmapFlags = 0x1|0x4, 0x2
+		r.Path = "/usr/lib/x86_64-linux-gnu/libc.so.6"
+	}},
+	{name: "truncate_in_tracepoint_mode_names_syscall", edit: func(r *record.Record) {
+		// truncate(2) names a path: the tracepoint mode has no inode for it.
+		r.Op, r.Hook, r.Syscall, r.Mask = record.OpTruncate, record.HookSysExit, 76, 0
+		r.Inode, r.Mode = 0, 0
+		r.Path, r.Executable, r.Comm = "/var/log/app.log", "/usr/bin/truncate", "truncate"
+	}},
+	{name: "read_in_tracepoint_mode_returns_bytes", edit: func(r *record.Record) {
+		r.Hook, r.Syscall, r.Return = record.HookSysExit, 17, 1221
+	}},
+	{name: "truncated_paths_drop_base_names", edit: func(r *record.Record) {
+		r.Path, r.PathTruncated = "/srv/data/very/deep", true
+		r.Executable, r.ExecutableTruncated = "/opt/tools/long", true
+		r.Comm = "indexer"
+	}},
+	{name: "kernel_thread_is_named_by_comm", edit: func(r *record.Record) {
+		r.Executable, r.Comm = "", "loop0"
+		r.PID, r.TID, r.PPID, r.UID, r.EUID, r.GID, r.EGID = 812, 812, 2, 0, 0, 0, 0
+		r.Path, r.Mode, r.CgroupID = "/var/lib/images/disk.img", 0o100600, 1
+	}},
+	{name: "setuid_bits_in_mode", edit: func(r *record.Record) {
+		r.Path, r.Mode = "/usr/bin/passwd", 0o104755
+		r.Executable, r.Comm = "/usr/bin/ls", "ls"
+	}},
+}
+
+func TestAppendRecord(t *testing.T) {
+	for _, tt := range convertCases {
+		t.Run(tt.name, func(t *testing.T) {
+			r := catReads
+			tt.edit(&r)
+
+			logs, records := NewLogs("node-1", "scope", "v")
+			AppendRecord(records, &r, ClockAt(bootEpoch), observed)
+
+			checkGolden(t, tt.name, logs)
+			if got, want := records.At(0).Attributes().Len(), attributeCount(&r); got != want {
+				t.Errorf("put %d attributes, attributeCount said %d", got, want)
+			}
+		})
+	}
+}
+
+func TestAppendRecordAppendsToTheSameScope(t *testing.T) {
+	logs, records := NewLogs("node-1", "scope", "v")
+	for range 3 {
+		AppendRecord(records, &catReads, ClockAt(bootEpoch), observed)
+	}
+	if logs.LogRecordCount() != 3 || logs.ResourceLogs().At(0).ScopeLogs().Len() != 1 {
+		t.Fatalf("got %d records in %d scopes, want 3 in 1",
+			logs.LogRecordCount(), logs.ResourceLogs().At(0).ScopeLogs().Len())
+	}
+}
+
+func checkGolden(t *testing.T, name string, logs plog.Logs) {
+	t.Helper()
+	compact, err := (&plog.JSONMarshaler{}).MarshalLogs(logs)
+	if err != nil {
+		t.Fatalf("marshaling: %v", err)
+	}
+	var got bytes.Buffer
+	if err := json.Indent(&got, compact, "", "\t"); err != nil {
+		t.Fatal(err)
+	}
+	got.WriteByte('\n')
+
+	golden := filepath.Join("testdata", name+".json")
+	if *update {
+		if err := os.WriteFile(golden, got.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to write it)", err)
+	}
+	if !bytes.Equal(got.Bytes(), want) {
+		t.Errorf("logs differ from %s\n got: %s\nwant: %s", golden, got.Bytes(), want)
+	}
+}
+
+func TestPermissions(t *testing.T) {
+	tests := []struct {
+		mode uint32
+		want string
+	}{
+		{mode: 0, want: "0000"},
+		{mode: 0o100644, want: "0644"},
+		{mode: 0o040755, want: "0755"},
+		{mode: 0o104755, want: "4755"},
+		{mode: 0o101777, want: "1777"},
+	}
+	for _, tt := range tests {
+		if got := permissions(tt.mode); got != tt.want {
+			t.Errorf("permissions(%#o) = %q, want %q", tt.mode, got, tt.want)
+		}
+	}
+}
+
+// BenchmarkAppendRecord converts records in batches, as the receiver does.
+func BenchmarkAppendRecord(b *testing.B) {
+	const batch = 512
+	clock := ClockAt(bootEpoch)
+	_, records := NewLogs("node-1", "scope", "v")
+	b.ReportAllocs()
+	for b.Loop() {
+		if records.Len() == batch {
+			_, records = NewLogs("node-1", "scope", "v")
+		}
+		AppendRecord(records, &catReads, clock, observed)
+	}
+}
