@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
@@ -246,6 +247,90 @@ func TestExcludePathsAndOperations(t *testing.T) {
 		assert.Equal(t, "file_access.write", a.event, "only writes are watched: %+v", a)
 		assert.NotContains(t, a.path, skip, "excluded path reported: %+v", a)
 	}
+}
+
+func TestLongestPrefixDecides(t *testing.T) {
+	dir := t.TempDir()
+	excluded := filepath.Join(dir, "excluded")
+	included := filepath.Join(excluded, "included")
+	require.NoError(t, os.MkdirAll(included, 0o755))
+
+	r := startReceiver(t, func(c *Config) {
+		c.IncludePaths = []string{dir, included}
+		c.ExcludePaths = []string{excluded}
+		c.Operations = []string{"write"}
+	})
+	pid := run(t, "sh", "-c", "echo > "+dir+"/a; echo > "+excluded+"/b; echo > "+included+"/c")
+
+	for _, want := range []string{dir + "/a", included + "/c"} {
+		waitFor(t, r.sink, want, func(a access) bool { return a.path == want && a.pid == int64(pid) })
+	}
+	settle()
+	for _, a := range accesses(r.sink) {
+		assert.NotEqual(t, excluded+"/b", a.path)
+	}
+}
+
+// blockingLogs holds the first batch until released, so the ring buffer fills.
+type blockingLogs struct {
+	consumertest.LogsSink
+	release chan struct{}
+}
+
+func (b *blockingLogs) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	<-b.release
+	return b.LogsSink.ConsumeLogs(ctx, ld)
+}
+
+func TestRingBufferOverflowIsCounted(t *testing.T) {
+	requireRoot(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "f")
+	require.NoError(t, os.WriteFile(file, []byte("x"), 0o644))
+
+	cfg := createDefaultConfig()
+	cfg.IncludePaths = []string{dir}
+	cfg.RingBufferSize = 4096 // about 20 records
+	cfg.MaxBatchSize = 1
+	cfg.FlushInterval = 20 * time.Millisecond
+	tel := componenttest.NewTelemetry()
+	defer tel.Shutdown(context.Background())
+	set := receivertest.NewNopSettings(metadata.Type)
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	next := &blockingLogs{release: make(chan struct{})}
+	rcv, err := NewFactory().CreateLogs(context.Background(), set, cfg, next)
+	require.NoError(t, err)
+	require.NoError(t, rcv.Start(context.Background(), componenttest.NewNopHost()))
+	defer func() { require.NoError(t, rcv.Shutdown(context.Background())) }()
+
+	runWorkloadChild(t, "reads", file, "2000")
+	close(next.release)
+
+	var lost int64
+	require.Eventually(t, func() bool {
+		lost = lostRecords(t, tel, "ring_buffer_full")
+		return lost > 0
+	}, 10*time.Second, 20*time.Millisecond, "no ring_buffer_full loss counted")
+	delivered := int64(next.LogRecordCount())
+	t.Logf("2000 reads: %d delivered, %d counted as lost", delivered, lost)
+	assert.Less(t, delivered, int64(2000))
+	assert.LessOrEqual(t, delivered+lost, int64(2000))
+}
+
+func lostRecords(t *testing.T, tel *componenttest.Telemetry, reason string) int64 {
+	m, err := tel.GetMetric("otelcol_receiver_file_access_records_lost")
+	if err != nil {
+		return 0
+	}
+	sum, ok := m.Data.(metricdata.Sum[int64])
+	require.True(t, ok, "a sum: %T", m.Data)
+	var total int64
+	for _, dp := range sum.DataPoints {
+		if v, _ := dp.Attributes.Value("reason"); v.AsString() == reason {
+			total += dp.Value
+		}
+	}
+	return total
 }
 
 func TestPathIsTheProcessViewInsideAChroot(t *testing.T) {

@@ -65,11 +65,30 @@ func runWorkload(args []string) error {
 		return readDeepFile(path, depth, nameLen)
 	case "preflight":
 		return probe.Preflight()
+	case "reads":
+		// reads PATH N: N one-byte preads, as fast as possible.
+		n, _ := strconv.Atoi(args[2])
+		return readMany(path, n)
 	case "io":
 		// io SYSCALL PATH: one system call of the read or write family on PATH.
 		return doIO(args[2], path)
 	}
 	return fmt.Errorf("unknown workload %q", kind)
+}
+
+func readMany(path string, n int) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	buf := make([]byte, 1)
+	for range n {
+		if _, err := unix.Pread(int(f.Fd()), buf, 0); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func mapFile(path string) error {
