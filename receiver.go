@@ -149,6 +149,7 @@ func (r *fileAccessReceiver) run(host component.Host, p *probe.Probe, reader *ri
 
 	b := r.newBatch()
 	loss := lossTracker{probe: p, telemetry: r.telemetry, logger: r.set.Logger}
+	loss.start()
 	var sample ringbuf.Record
 	var rec record.Record
 	deadline := time.Now().Add(r.cfg.FlushInterval)
@@ -229,6 +230,15 @@ type lossTracker struct {
 	logger    *zap.Logger
 	last      probe.Counters
 	warned    map[string]time.Time
+}
+
+// start reports every reason at zero, so that dashboards and alerts see the
+// series before the first loss.
+func (l *lossTracker) start() {
+	for _, reason := range []string{lostRingFull, lostPathUnresolved, lostPendingFull, lostMalformed} {
+		l.telemetry.ReceiverFileAccessRecordsLost.Add(context.Background(), 0,
+			metric.WithAttributes(attribute.String("reason", reason)))
+	}
 }
 
 func (l *lossTracker) add(reason string, n uint64) {
