@@ -400,6 +400,7 @@ func TestForcedModeEitherAttachesOrSaysWhy(t *testing.T) {
 
 			err = rcv.Start(context.Background(), componenttest.NewNopHost())
 			if err != nil {
+				t.Log(err)
 				assert.ErrorContains(t, err, "attach mode "+string(mode)+" is not usable on this kernel")
 				return
 			}

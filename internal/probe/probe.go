@@ -5,6 +5,7 @@ package probe
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/cilium/ebpf"
@@ -12,6 +13,7 @@ import (
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
 	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
 )
 
 // Options say what to watch and how to attach.
@@ -106,11 +108,35 @@ func openMode(base *ebpf.CollectionSpec, opts Options, mode Mode) (*Probe, error
 		return p, nil
 	}
 
+	if mode == ModeKprobe {
+		if err := kprobesAvailable(); err != nil {
+			return nil, err
+		}
+	}
 	attachments, err := hookAttachments(mode, opts.Logger)
 	if err != nil {
 		return nil, err
 	}
-	return openPrograms(base, opts, mode, attachments)
+	p, err := openPrograms(base, opts, mode, attachments)
+	if mode == ModeFentry && errors.Is(err, unix.EPERM) {
+		// The library's hint on EPERM is about memlock, which kernels since 5.11
+		// no longer charge; for tracing programs EPERM means the kernel refuses them.
+		return nil, fmt.Errorf("the kernel refuses fentry programs with EPERM (no BPF trampolines here, or a security policy forbids them): %w", err)
+	}
+	return p, err
+}
+
+// kprobePMU is the perf event source kprobes attach through; it exists only
+// in kernels built with kprobe events.
+const kprobePMU = "/sys/bus/event_source/devices/kprobe"
+
+// kprobesAvailable says up front that a kernel has no kprobes, instead of the
+// library's fallback error about tracefs not being mounted.
+func kprobesAvailable() error {
+	if _, err := os.Stat(kprobePMU); err != nil {
+		return fmt.Errorf("the kernel has no kprobes (%s is missing: built without CONFIG_KPROBES or CONFIG_KPROBE_EVENTS)", kprobePMU)
+	}
+	return nil
 }
 
 type attachKind int
