@@ -376,7 +376,7 @@ func TestLongAndDeepPathsKeepTheirHead(t *testing.T) {
 }
 
 func TestAutoModeLogsItsChoice(t *testing.T) {
-	r := startReceiver(t, func(c *Config) {})
+	r := startReceiver(t, func(c *Config) { c.Attach = string(probe.ModeAuto) })
 	chosen := r.logs.FilterMessage("Attach mode chosen").All()
 	require.Len(t, chosen, 1)
 	assert.Equal(t, string(r.rcv.probe.Mode), chosen[0].ContextMap()["mode"])

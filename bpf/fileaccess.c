@@ -146,9 +146,24 @@ struct prefix_key {
 };
 
 /* Names collected leaf to root; a ring, so a deep walk keeps the ones nearest the root. */
+/*
+ * The state of a path walk and of writing it out. It is kept in map memory, not
+ * on the stack: verifiers before 6.7 follow a bpf_loop callback only once, and
+ * would take what it leaves on the stack as known and prune the branches on it.
+ */
 struct walk {
-	u64 names[MAX_COMPONENTS]; /* kernel pointers to the names */
+	u64 names[MAX_COMPONENTS]; /* kernel pointers to the names, a ring: see walk_step */
 	u32 lens[MAX_COMPONENTS];
+	u64 dentry;
+	u64 vfsmnt;
+	u64 root_dentry;
+	u64 root_mnt;
+	u32 n;		/* components seen, possibly more than MAX_COMPONENTS */
+	u32 status;
+	u32 start;	/* where in data the path begins */
+	u32 off;	/* where the next component goes */
+	u32 keep;	/* components to write */
+	u32 truncated;
 };
 
 struct scratch {
@@ -254,27 +269,24 @@ enum walk_status {
 	WALK_PSEUDO = 2, /* pipes, sockets, anonymous inodes: no path to report */
 };
 
-struct walk_ctx {
-	struct walk *walk;
-	struct dentry *dentry;
-	struct vfsmount *vfsmnt;
-	struct dentry *root_dentry;
-	struct vfsmount *root_mnt;
-	u32 n;
-	u32 status;
+/* The bpf_loop context: where the state is, on the stack as bpf_loop wants. */
+struct loop_ctx {
+	struct walk *w;
+	char *data;
 };
 
 /* One step of the climb prepend_path() makes in the kernel: a component, or a mount crossing. */
-static long walk_step(u32 i, struct walk_ctx *c)
+static long walk_step(u32 i, struct loop_ctx *c)
 {
-	struct dentry *dentry = c->dentry;
-	struct vfsmount *vfsmnt = c->vfsmnt;
+	struct walk *w = c->w;
+	struct dentry *dentry = (void *)w->dentry;
+	struct vfsmount *vfsmnt = (void *)w->vfsmnt;
 	struct dentry *parent, *mnt_root;
 	struct mount *mnt, *up;
 	u32 slot;
 
-	if (dentry == c->root_dentry && vfsmnt == c->root_mnt) {
-		c->status = WALK_DONE;
+	if (w->dentry == w->root_dentry && w->vfsmnt == w->root_mnt) {
+		w->status = WALK_DONE;
 		return 1;
 	}
 
@@ -282,60 +294,52 @@ static long walk_step(u32 i, struct walk_ctx *c)
 	mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
 	if (dentry == mnt_root || dentry == parent) {
 		if (dentry != mnt_root) {
-			c->status = WALK_PSEUDO;
+			w->status = WALK_PSEUDO;
 			return 1;
 		}
 		mnt = real_mount(vfsmnt);
 		up = BPF_CORE_READ(mnt, mnt_parent);
 		if (up == mnt) {
 			/* The namespace's root mount: the file is outside the task's root. */
-			c->status = WALK_DONE;
+			w->status = WALK_DONE;
 			return 1;
 		}
-		c->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
-		c->vfsmnt = vfsmount_of(up);
+		w->dentry = (u64)BPF_CORE_READ(mnt, mnt_mountpoint);
+		w->vfsmnt = (u64)vfsmount_of(up);
 		return 0;
 	}
 
-	slot = bounded(c->n, COMPONENT_MASK);
-	c->walk->names[slot] = (u64)BPF_CORE_READ(dentry, d_name.name);
-	c->walk->lens[slot] = BPF_CORE_READ(dentry, d_name.len);
-	c->n++;
-	c->dentry = parent;
+	/* Slots wrap, so after a deep walk the ring holds the components nearest the root. */
+	slot = bounded(w->n, COMPONENT_MASK);
+	w->names[slot] = (u64)BPF_CORE_READ(dentry, d_name.name);
+	w->lens[slot] = BPF_CORE_READ(dentry, d_name.len);
+	w->n++;
+	w->dentry = (u64)parent;
 	return 0;
 }
 
-struct emit_ctx {
-	struct walk *walk;
-	char *data;
-	u32 start;
-	u32 off;
-	u32 n;
-	u32 keep;
-	u32 truncated;
-};
-
 /* Writes "/name" for the k-th component counted from the root. */
-static long emit_step(u32 k, struct emit_ctx *c)
+static long emit_step(u32 k, struct loop_ctx *c)
 {
+	struct walk *w = c->w;
 	u32 slot, len;
 
-	if (k >= c->keep)
+	if (k >= w->keep)
 		return 1;
 
-	slot = bounded(c->n - 1 - k, COMPONENT_MASK);
-	len = c->walk->lens[slot];
+	slot = bounded(w->n - 1 - k, COMPONENT_MASK);
+	len = w->lens[slot];
 	if (len > NAME_CAP)
 		len = NAME_CAP;
-	if (c->off - c->start + 1 + len > PATH_CAP) {
-		c->truncated = 1;
+	if (w->off - w->start + 1 + len > PATH_CAP) {
+		w->truncated = 1;
 		return 1;
 	}
 
-	c->data[bounded(c->off, DATA_MASK)] = '/';
-	bpf_probe_read_kernel(&c->data[bounded(c->off + 1, DATA_MASK)], bounded(len, NAME_MASK),
-			      (const void *)c->walk->names[slot]);
-	c->off += 1 + len;
+	c->data[bounded(w->off, DATA_MASK)] = '/';
+	bpf_probe_read_kernel(&c->data[bounded(w->off + 1, DATA_MASK)], bounded(len, NAME_MASK),
+			      (const void *)w->names[slot]);
+	w->off += 1 + len;
 	return 0;
 }
 
@@ -347,43 +351,40 @@ static long emit_step(u32 k, struct emit_ctx *c)
 static __always_inline int resolve_path(struct scratch *s, u32 start, struct path *target,
 					struct path *root, u16 truncated_flag)
 {
-	struct walk_ctx walk = {
-		.walk = &s->walk,
-		.dentry = target->dentry,
-		.vfsmnt = target->mnt,
-		.root_dentry = root->dentry,
-		.root_mnt = root->mnt,
-	};
-	struct emit_ctx emit = {
-		.walk = &s->walk,
-		.data = s->data,
-		.start = start,
-		.off = start,
-	};
+	struct walk *w = &s->walk;
+	struct loop_ctx c = { .w = w, .data = s->data };
 
-	bpf_loop(MAX_WALK, walk_step, &walk, 0);
-	if (walk.status == WALK_PSEUDO)
+	w->dentry = (u64)target->dentry;
+	w->vfsmnt = (u64)target->mnt;
+	w->root_dentry = (u64)root->dentry;
+	w->root_mnt = (u64)root->mnt;
+	w->n = 0;
+	w->status = WALK_RUNNING;
+	bpf_loop(MAX_WALK, walk_step, &c, 0);
+	if (w->status == WALK_PSEUDO)
 		return -1;
-	if (walk.status != WALK_DONE) {
+	if (w->status != WALK_DONE) {
 		count(COUNTER_PATH_UNRESOLVED);
 		return -1;
 	}
 
-	if (walk.n == 0) {
+	if (w->n == 0) {
 		s->data[bounded(start, DATA_MASK)] = '/';
 		return 1;
 	}
 
-	emit.n = walk.n;
-	emit.keep = walk.n;
-	if (walk.n > MAX_COMPONENTS) {
-		emit.keep = MAX_COMPONENTS;
-		emit.truncated = 1;
+	w->start = start;
+	w->off = start;
+	w->keep = w->n;
+	w->truncated = 0;
+	if (w->n > MAX_COMPONENTS) {
+		w->keep = MAX_COMPONENTS;
+		w->truncated = 1;
 	}
-	bpf_loop(MAX_COMPONENTS, emit_step, &emit, 0);
-	if (emit.truncated)
+	bpf_loop(MAX_COMPONENTS, emit_step, &c, 0);
+	if (w->truncated)
 		s->rec.flags |= truncated_flag;
-	return emit.off - start;
+	return w->off - start;
 }
 
 /*

@@ -100,9 +100,19 @@ type FileaccessScratch struct {
 	Rec  FileaccessRecord
 	Data [8448]int8
 	Walk struct {
-		_     structs.HostLayout
-		Names [64]uint64
-		Lens  [64]uint32
+		_          structs.HostLayout
+		Names      [64]uint64
+		Lens       [64]uint32
+		Dentry     uint64
+		Vfsmnt     uint64
+		RootDentry uint64
+		RootMnt    uint64
+		N          uint32
+		Status     uint32
+		Start      uint32
+		Off        uint32
+		Keep       uint32
+		Truncated  uint32
 	}
 }
 
