@@ -40,6 +40,18 @@ type access struct {
 // proving each mode on kernels that have it.
 const attachEnv = "FILE_ACCESS_TEST_ATTACH"
 
+// strictEnv turns skips for a missing kernel feature into failures, where the
+// machine is known to have everything (the test VMs).
+const strictEnv = "FILE_ACCESS_TEST_STRICT"
+
+func skipOrFail(t *testing.T, format string, args ...any) {
+	t.Helper()
+	if os.Getenv(strictEnv) != "" {
+		t.Fatalf(format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
 func requireRoot(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {

@@ -47,6 +47,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define S_IFREG 0100000
 /* fmode_t bit the kernel sets on a file the open itself created; such an open does not truncate. */
 #define FMODE_CREATED (1 << 20)
+#define MAX_ERRNO 4095
 #define EPERM 1
 #define EACCES 13
 
@@ -263,10 +264,18 @@ static __always_inline struct vfsmount *vfsmount_of(struct mount *mnt)
 	return (void *)mnt + bpf_core_field_offset(struct mount, mnt);
 }
 
+/* Kernel-internal mounts have no namespace: NULL, or the error pointer MNT_NS_INTERNAL. */
+static __always_inline bool in_namespace(struct mount *mnt)
+{
+	u64 ns = (u64)BPF_CORE_READ(mnt, mnt_ns);
+
+	return ns != 0 && ns < (u64)-MAX_ERRNO;
+}
+
 enum walk_status {
 	WALK_RUNNING = 0,
 	WALK_DONE = 1,
-	WALK_PSEUDO = 2, /* pipes, sockets, anonymous inodes: no path to report */
+	WALK_PSEUDO = 2, /* pipes, sockets, internal mounts: no path a process sees */
 };
 
 /* The bpf_loop context: where the state is, on the stack as bpf_loop wants. */
@@ -300,8 +309,14 @@ static long walk_step(u32 i, struct loop_ctx *c)
 		mnt = real_mount(vfsmnt);
 		up = BPF_CORE_READ(mnt, mnt_parent);
 		if (up == mnt) {
-			/* The namespace's root mount: the file is outside the task's root. */
-			w->status = WALK_DONE;
+			/*
+			 * A mount that is its own parent is a namespace's root, and the
+			 * file is outside the task's root; or it is in no namespace: a
+			 * kernel-internal mount, like the private ones overlayfs reads
+			 * its layers through. Those inner accesses repeat an outer one
+			 * on the overlay file, so they are not reported.
+			 */
+			w->status = in_namespace(mnt) ? WALK_DONE : WALK_PSEUDO;
 			return 1;
 		}
 		w->dentry = (u64)BPF_CORE_READ(mnt, mnt_mountpoint);
@@ -585,18 +600,32 @@ static __always_inline int report_hook(u16 op, u16 hook, struct path *target, s6
 	return report(&a);
 }
 
+/*
+ * Overlayfs reads the file below through an internal file of its own, and the
+ * hooks see that inner access too. Kernels before 6.6 give the inner file the
+ * overlay's path with the lower inode; later ones give it the lower path on an
+ * internal mount, which the path walk drops. Only the outer access, whose inode
+ * is its path's, is reported, so one read is one record.
+ */
+static __always_inline bool stacked_inner_file(struct file *file)
+{
+	return BPF_CORE_READ(file, f_inode) != BPF_CORE_READ(file, f_path.dentry, d_inode);
+}
+
 /* ---- fentry mode ---- */
 
 SEC("fexit/security_file_permission")
 int BPF_PROG(fexit_file_permission, struct file *file, int mask, int ret)
 {
+	if (stacked_inner_file(file))
+		return 0;
 	return report_hook(permission_op(mask), HOOK_FILE_PERMISSION, &file->f_path, ret, mask, 0);
 }
 
 SEC("fexit/security_mmap_file")
 int BPF_PROG(fexit_mmap_file, struct file *file, unsigned long prot, unsigned long flags, int ret)
 {
-	if (!file)
+	if (!file || stacked_inner_file(file))
 		return 0;
 	return report_hook(OP_MMAP, HOOK_MMAP_FILE, &file->f_path, ret, prot, flags);
 }
@@ -610,6 +639,8 @@ int BPF_PROG(fexit_path_truncate, struct path *path, int ret)
 SEC("fexit/security_file_truncate")
 int BPF_PROG(fexit_file_truncate, struct file *file, int ret)
 {
+	if (stacked_inner_file(file))
+		return 0;
 	return report_hook(OP_TRUNCATE, HOOK_FILE_TRUNCATE, &file->f_path, ret, 0, 0);
 }
 
@@ -645,6 +676,8 @@ static __always_inline int recall(u16 hook, s64 ret)
 SEC("kprobe/security_file_permission")
 int BPF_KPROBE(kprobe_file_permission, struct file *file, int mask)
 {
+	if (stacked_inner_file(file))
+		return 0;
 	return remember(permission_op(mask), HOOK_FILE_PERMISSION, &file->f_path, mask, 0);
 }
 
@@ -657,7 +690,7 @@ int BPF_KRETPROBE(kretprobe_file_permission, int ret)
 SEC("kprobe/security_mmap_file")
 int BPF_KPROBE(kprobe_mmap_file, struct file *file, unsigned long prot, unsigned long flags)
 {
-	if (!file)
+	if (!file || stacked_inner_file(file))
 		return 0;
 	return remember(OP_MMAP, HOOK_MMAP_FILE, &file->f_path, prot, flags);
 }
@@ -683,6 +716,8 @@ int BPF_KRETPROBE(kretprobe_path_truncate, int ret)
 SEC("kprobe/security_file_truncate")
 int BPF_KPROBE(kprobe_file_truncate, struct file *file)
 {
+	if (stacked_inner_file(file))
+		return 0;
 	return remember(OP_TRUNCATE, HOOK_FILE_TRUNCATE, &file->f_path, 0, 0);
 }
 
