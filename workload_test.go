@@ -36,7 +36,18 @@ func runWorkload(args []string) error {
 	kind, path := args[0], args[1]
 	switch kind {
 	case "mmap":
-		return mapFile(path)
+		// mmap PATH PROT: PROT is r, rw or rx.
+		prot := "r"
+		if len(args) > 2 {
+			prot = args[2]
+		}
+		return mapFile(path, prot)
+	case "uring":
+		// uring PATH read|write [sqpoll]
+		return uringIO(path, args[2] == "write", len(args) > 3 && args[3] == "sqpoll")
+	case "aio":
+		// aio PATH read|write
+		return aioIO(path, args[2] == "write")
 	case "truncate":
 		return unix.Truncate(path, 0)
 	case "ftruncate":
@@ -91,13 +102,23 @@ func readMany(path string, n int) error {
 	return nil
 }
 
-func mapFile(path string) error {
-	f, err := os.Open(path)
+var mmapProts = map[string]int{
+	"r":  unix.PROT_READ,
+	"rw": unix.PROT_READ | unix.PROT_WRITE,
+	"rx": unix.PROT_READ | unix.PROT_EXEC,
+}
+
+func mapFile(path, protName string) error {
+	prot, ok := mmapProts[protName]
+	if !ok {
+		return fmt.Errorf("unknown protection %q", protName)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	mem, err := unix.Mmap(int(f.Fd()), 0, 4096, unix.PROT_READ, unix.MAP_SHARED)
+	mem, err := unix.Mmap(int(f.Fd()), 0, 4096, prot, unix.MAP_SHARED)
 	if err != nil {
 		return err
 	}
