@@ -12,7 +12,7 @@ CONFIG ?= config/default.yaml
 # Go files of this module, without the builder's generated sources in build/.
 GO_FILES = $(shell find . -name '*.go' -not -path './build/*' -not -path './.git/*')
 
-.PHONY: tools generate check-generate build run test bench lint vet clean
+.PHONY: tools generate check-generate build run test test-kernels bench lint vet clean
 
 tools:
 	GO="$(GO)" bash scripts/install-tools.sh
@@ -49,6 +49,11 @@ run:
 # probe tests skip without root.
 test: build
 	OTELCOL_FILEACCESS="$(OTELCOL)" $(GO) test -count=1 ./...
+
+# The end-to-end suite on the host kernel and, under qemu, on Debian's 6.1 and
+# 6.12 kernels, in every attach mode; needs root.
+test-kernels:
+	bash scripts/kernels/test-kernels.sh
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

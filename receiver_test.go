@@ -40,6 +40,9 @@ type access struct {
 // proving each mode on kernels that have it.
 const attachEnv = "FILE_ACCESS_TEST_ATTACH"
 
+// expectAutoEnv names the mode auto must pick, where that is known (the test VMs).
+const expectAutoEnv = "FILE_ACCESS_TEST_EXPECT_AUTO"
+
 // strictEnv turns skips for a missing kernel feature into failures, where the
 // machine is known to have everything (the test VMs).
 const strictEnv = "FILE_ACCESS_TEST_STRICT"
@@ -443,6 +446,10 @@ func TestAutoModeLogsItsChoice(t *testing.T) {
 	require.Len(t, chosen, 1)
 	assert.Equal(t, string(r.rcv.probe.Mode), chosen[0].ContextMap()["mode"])
 	assert.NotEqual(t, probe.ModeAuto, r.rcv.probe.Mode)
+
+	if want := os.Getenv(expectAutoEnv); want != "" {
+		assert.Equal(t, probe.Mode(want), r.rcv.probe.Mode, "the mode auto must pick on this kernel")
+	}
 
 	watching := r.logs.FilterMessage("Watching file accesses").All()
 	require.Len(t, watching, 1)

@@ -194,7 +194,9 @@ cd /src || echo "init: no source tree at /src"
 mode="\$1"
 pattern="\$2"
 echo "$start_marker: kernel \$(uname -r), attach mode \$mode"
-FILE_ACCESS_TEST_ATTACH="\$mode" FILE_ACCESS_TEST_STRICT=1 /opt/fileaccess.test -test.v -test.count=1 \\
+# Both kernels have BPF trampolines, so auto must take fentry.
+FILE_ACCESS_TEST_ATTACH="\$mode" FILE_ACCESS_TEST_STRICT=1 FILE_ACCESS_TEST_EXPECT_AUTO=fentry \\
+	/opt/fileaccess.test -test.v -test.count=1 \\
 	-test.timeout=${test_timeout}s \${pattern:+-test.run=\$pattern}
 echo "$end_marker\$?"
 poweroff -f
