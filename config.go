@@ -11,11 +11,15 @@ import (
 )
 
 // Ring buffer bounds: the kernel wants a power of two and a multiple of the
-// page size; above 1 GiB is far past any sensible node-local buffer.
+// page size; the smallest must hold the largest record (two 4 KiB paths and a
+// header); above 1 GiB is far past any sensible node-local buffer.
 const (
-	minRingBufferSize = 4096
+	minRingBufferSize = 16 << 10
 	maxRingBufferSize = 1 << 30
 )
+
+// minFlushInterval keeps an idle receiver from spinning on its own timer.
+const minFlushInterval = 10 * time.Millisecond
 
 // Config is the file_access receiver's configuration.
 type Config struct {
@@ -85,8 +89,8 @@ func (cfg *Config) Validate() error {
 	if cfg.MaxBatchSize <= 0 {
 		errs = append(errs, fmt.Errorf("max_batch_size: %d, it must be positive", cfg.MaxBatchSize))
 	}
-	if cfg.FlushInterval <= 0 {
-		errs = append(errs, fmt.Errorf("flush_interval: %v, it must be positive", cfg.FlushInterval))
+	if cfg.FlushInterval < minFlushInterval {
+		errs = append(errs, fmt.Errorf("flush_interval: %v, it must be at least %v", cfg.FlushInterval, minFlushInterval))
 	}
 	return errors.Join(errs...)
 }

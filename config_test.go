@@ -75,9 +75,11 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"no operation", func(c *Config) { c.Operations = []string{} }, "operations: name at least one"},
 		{"ring buffer not a power of two", func(c *Config) { c.RingBufferSize = 3 << 20 }, "ring_buffer_size: 3145728 is not a power of two"},
 		{"ring buffer too small", func(c *Config) { c.RingBufferSize = 1024 }, "ring_buffer_size: 1024 bytes, it must be between"},
+		{"ring buffer smaller than a record", func(c *Config) { c.RingBufferSize = 8192 }, "ring_buffer_size: 8192 bytes, it must be between 16384"},
 		{"ring buffer too large", func(c *Config) { c.RingBufferSize = 1 << 31 }, "ring_buffer_size: 2147483648 bytes, it must be between"},
 		{"batch size", func(c *Config) { c.MaxBatchSize = 0 }, "max_batch_size: 0"},
-		{"flush interval", func(c *Config) { c.FlushInterval = 0 }, "flush_interval: 0s"},
+		{"flush interval", func(c *Config) { c.FlushInterval = 0 }, "flush_interval: 0s, it must be at least 10ms"},
+		{"flush interval in nanoseconds", func(c *Config) { c.FlushInterval = 200 }, "flush_interval: 200ns"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -97,7 +99,7 @@ func TestValidateAcceptsEdgeCases(t *testing.T) {
 		{"prefix without trailing slash", func(c *Config) { c.IncludePaths = []string{"/etc/passwd"} }},
 		{"longest prefix", func(c *Config) { c.IncludePaths = []string{"/" + strings.Repeat("a", 254)} }},
 		{"duplicates collapse", func(c *Config) { c.IncludePaths = append(manyPrefixes(128), "/p/0/") }},
-		{"smallest ring buffer", func(c *Config) { c.RingBufferSize = 4096 }},
+		{"smallest ring buffer", func(c *Config) { c.RingBufferSize = 16384 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cilium/ebpf/ringbuf"
@@ -32,6 +33,9 @@ const (
 	// warnEvery bounds how often a repeating condition (loss, a refusing
 	// consumer) is logged; its counts go to telemetry all the time.
 	warnEvery = time.Minute
+	// shutdownGrace bounds how long Shutdown waits for the next consumer to
+	// take the last batches before it cancels them.
+	shutdownGrace = 10 * time.Second
 )
 
 // Reasons a watched access did not become a log record, as the reason
@@ -55,6 +59,13 @@ type fileAccessReceiver struct {
 	probe  *probe.Probe
 	reader *ringbuf.Reader
 	done   chan struct{}
+	// stopping tells run that a flush of the reader is Shutdown's: hand on
+	// what is left and return.
+	stopping atomic.Bool
+	// consumeCtx is passed to the next consumer; Shutdown cancels it when
+	// its own context ends or its grace runs out.
+	consumeCtx    context.Context
+	cancelConsume context.CancelFunc
 }
 
 func newReceiver(set receiver.Settings, cfg *Config, next consumer.Logs) (*fileAccessReceiver, error) {
@@ -111,6 +122,8 @@ func (r *fileAccessReceiver) Start(_ context.Context, host component.Host) error
 	}
 
 	r.probe, r.reader, r.done = p, reader, make(chan struct{})
+	r.stopping.Store(false)
+	r.consumeCtx, r.cancelConsume = context.WithCancel(context.Background())
 	r.set.Logger.Info("Watching file accesses",
 		zap.String("attach_mode", string(p.Mode)),
 		zap.Strings("programs", p.Attached),
@@ -121,7 +134,8 @@ func (r *fileAccessReceiver) Start(_ context.Context, host component.Host) error
 	return nil
 }
 
-// Shutdown detaches the programs. It is safe before Start and more than once.
+// Shutdown detaches the programs, hands on the records already in the ring
+// buffer, and unloads. It is safe before Start and more than once.
 func (r *fileAccessReceiver) Shutdown(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -129,14 +143,20 @@ func (r *fileAccessReceiver) Shutdown(ctx context.Context) error {
 		return nil
 	}
 
-	// Closing the reader ends run, which hands on what it has batched.
-	err := r.reader.Close()
-	select {
-	case <-r.done:
-	case <-ctx.Done():
-		err = errors.Join(err, ctx.Err())
-	}
-	err = errors.Join(err, r.probe.Close())
+	// Detached first, so that nothing arrives after the ring is drained.
+	err := r.probe.Detach()
+	r.stopping.Store(true)
+	err = errors.Join(err, r.reader.Flush())
+
+	// A consumer that retries a failing export must not hold shutdown forever.
+	stopCancel := context.AfterFunc(ctx, r.cancelConsume)
+	grace := time.AfterFunc(shutdownGrace, r.cancelConsume)
+	<-r.done
+	stopCancel()
+	grace.Stop()
+	r.cancelConsume()
+
+	err = errors.Join(err, r.reader.Close(), r.probe.Close())
 	r.telemetry.Shutdown()
 	r.probe, r.reader = nil, nil
 	return err
@@ -148,7 +168,12 @@ func (r *fileAccessReceiver) run(host component.Host, p *probe.Probe, reader *ri
 	defer close(r.done)
 
 	b := r.newBatch()
-	loss := lossTracker{probe: p, telemetry: r.telemetry, logger: r.set.Logger}
+	loss := lossTracker{
+		probe:     p,
+		telemetry: r.telemetry,
+		logger:    r.set.Logger,
+		receiver:  attribute.String("receiver", r.set.ID.String()),
+	}
 	loss.start()
 	var sample ringbuf.Record
 	var rec record.Record
@@ -169,10 +194,11 @@ func (r *fileAccessReceiver) run(host component.Host, p *probe.Probe, reader *ri
 				r.flush(&b)
 			}
 		case errors.Is(err, os.ErrDeadlineExceeded):
-		case errors.Is(err, ringbuf.ErrClosed):
+		case errors.Is(err, ringbuf.ErrFlushed) && r.stopping.Load():
 			r.flush(&b)
 			loss.poll()
 			return
+		case errors.Is(err, ringbuf.ErrFlushed):
 		default:
 			r.flush(&b)
 			componentstatus.ReportStatus(host, componentstatus.NewFatalErrorEvent(fmt.Errorf("reading the ring buffer: %w", err)))
@@ -208,7 +234,7 @@ func (r *fileAccessReceiver) flush(b *batch) {
 		return
 	}
 
-	ctx := r.obsrecv.StartLogsOp(context.Background())
+	ctx := r.obsrecv.StartLogsOp(r.consumeCtx)
 	err := r.next.ConsumeLogs(ctx, b.logs)
 	r.obsrecv.EndLogsOp(ctx, obsFormat, n, err)
 	if err != nil && time.Since(b.lastRefusal) > warnEvery {
@@ -228,6 +254,7 @@ type lossTracker struct {
 	probe     *probe.Probe
 	telemetry *metadata.TelemetryBuilder
 	logger    *zap.Logger
+	receiver  attribute.KeyValue // as the standard receiver metrics name it
 	last      probe.Counters
 	warned    map[string]time.Time
 }
@@ -237,7 +264,7 @@ type lossTracker struct {
 func (l *lossTracker) start() {
 	for _, reason := range []string{lostRingFull, lostPathUnresolved, lostPendingFull, lostMalformed} {
 		l.telemetry.ReceiverFileAccessRecordsLost.Add(context.Background(), 0,
-			metric.WithAttributes(attribute.String("reason", reason)))
+			metric.WithAttributes(l.receiver, attribute.String("reason", reason)))
 	}
 }
 
@@ -246,7 +273,7 @@ func (l *lossTracker) add(reason string, n uint64) {
 		return
 	}
 	l.telemetry.ReceiverFileAccessRecordsLost.Add(context.Background(), int64(n),
-		metric.WithAttributes(attribute.String("reason", reason)))
+		metric.WithAttributes(l.receiver, attribute.String("reason", reason)))
 }
 
 func (l *lossTracker) warn(reason string, err error) {

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver/receivertest"
@@ -355,7 +356,7 @@ func TestRingBufferOverflowIsCounted(t *testing.T) {
 
 	cfg := createDefaultConfig()
 	cfg.IncludePaths = []string{dir}
-	cfg.RingBufferSize = 4096 // about 20 records
+	cfg.RingBufferSize = 16 << 10 // about 80 records
 	cfg.MaxBatchSize = 1
 	cfg.FlushInterval = 20 * time.Millisecond
 	tel := componenttest.NewTelemetry()
@@ -373,7 +374,7 @@ func TestRingBufferOverflowIsCounted(t *testing.T) {
 
 	var lost int64
 	require.Eventually(t, func() bool {
-		lost = lostRecords(t, tel, "ring_buffer_full")
+		lost = lostRecords(t, tel, set.ID.String(), "ring_buffer_full")
 		return lost > 0
 	}, 10*time.Second, 20*time.Millisecond, "no ring_buffer_full loss counted")
 	delivered := int64(next.LogRecordCount())
@@ -382,7 +383,7 @@ func TestRingBufferOverflowIsCounted(t *testing.T) {
 	assert.LessOrEqual(t, delivered+lost, int64(2000))
 }
 
-func lostRecords(t *testing.T, tel *componenttest.Telemetry, reason string) int64 {
+func lostRecords(t *testing.T, tel *componenttest.Telemetry, receiverID, reason string) int64 {
 	m, err := tel.GetMetric("otelcol_receiver_file_access_records_lost")
 	if err != nil {
 		return 0
@@ -391,11 +392,104 @@ func lostRecords(t *testing.T, tel *componenttest.Telemetry, reason string) int6
 	require.True(t, ok, "a sum: %T", m.Data)
 	var total int64
 	for _, dp := range sum.DataPoints {
-		if v, _ := dp.Attributes.Value("reason"); v.AsString() == reason {
+		r, _ := dp.Attributes.Value("reason")
+		id, _ := dp.Attributes.Value("receiver")
+		if r.AsString() == reason && id.AsString() == receiverID {
 			total += dp.Value
 		}
 	}
 	return total
+}
+
+// TestDescriptorHighBitsAreIgnored: the kernel takes a descriptor as an int,
+// so junk in a register's upper half must not hide the access.
+func TestDescriptorHighBitsAreIgnored(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "f")
+	require.NoError(t, os.WriteFile(file, []byte("x"), 0o644))
+	r := startReceiver(t, func(c *Config) { c.IncludePaths = []string{dir} })
+
+	pid := runWorkloadChild(t, "pread-high-fd", file)
+	waitFor(t, r.sink, "the pread", func(a access) bool {
+		return a.event == "file_access.read" && a.pid == int64(pid) && a.path == file
+	})
+}
+
+// slowLogs takes its time over every batch, so records pile up in the ring.
+type slowLogs struct {
+	consumertest.LogsSink
+}
+
+func (s *slowLogs) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	time.Sleep(time.Millisecond)
+	return s.LogsSink.ConsumeLogs(ctx, ld)
+}
+
+func TestShutdownHandsOnWhatTheRingHolds(t *testing.T) {
+	requireRoot(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "f")
+	require.NoError(t, os.WriteFile(file, []byte("x"), 0o644))
+	cfg := createDefaultConfig()
+	cfg.IncludePaths = []string{dir}
+	cfg.MaxBatchSize = 1
+	next := &slowLogs{}
+	rcv, err := NewFactory().CreateLogs(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, next)
+	require.NoError(t, err)
+	require.NoError(t, rcv.Start(context.Background(), componenttest.NewNopHost()))
+
+	const reads = 500
+	pid := runWorkloadChild(t, "reads", file, strconv.Itoa(reads))
+	require.NoError(t, rcv.Shutdown(context.Background()))
+
+	got := 0
+	for _, a := range accesses(&next.LogsSink) {
+		if a.pid == int64(pid) {
+			got++
+		}
+	}
+	assert.Equal(t, reads, got, "records in the ring at shutdown were dropped")
+}
+
+// stuckLogs never finishes a batch until its context is cancelled, like an
+// exporter retrying a dead backend.
+type stuckLogs struct{ entered chan struct{} }
+
+func (s *stuckLogs) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+
+func (s *stuckLogs) ConsumeLogs(ctx context.Context, _ plog.Logs) error {
+	select {
+	case s.entered <- struct{}{}:
+	default:
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func TestShutdownCancelsAStuckConsumer(t *testing.T) {
+	requireRoot(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "f")
+	require.NoError(t, os.WriteFile(file, []byte("x"), 0o644))
+	cfg := createDefaultConfig()
+	cfg.IncludePaths = []string{dir}
+	next := &stuckLogs{entered: make(chan struct{}, 1)}
+	rcv, err := NewFactory().CreateLogs(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, next)
+	require.NoError(t, err)
+	require.NoError(t, rcv.Start(context.Background(), componenttest.NewNopHost()))
+	runWorkloadChild(t, "reads", file, "1")
+	<-next.entered
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the collector gives up waiting at once
+	returned := make(chan error, 1)
+	go func() { returned <- rcv.Shutdown(ctx) }()
+	select {
+	case err := <-returned:
+		require.NoError(t, err)
+	case <-time.After(time.Minute):
+		t.Fatal("Shutdown still waits for a consumer that never returns")
+	}
 }
 
 func TestPathIsTheProcessViewInsideAChroot(t *testing.T) {

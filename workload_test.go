@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -80,6 +81,19 @@ func runWorkload(args []string) error {
 		// reads PATH N: N one-byte preads, as fast as possible.
 		n, _ := strconv.Atoi(args[2])
 		return readMany(path, n)
+	case "pread-high-fd":
+		// A descriptor with junk in the upper 32 bits, which the kernel ignores.
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		buf := make([]byte, 1)
+		_, _, errno := unix.Syscall6(unix.SYS_PREAD64, f.Fd()|0xffffffff00000000, uintptr(unsafe.Pointer(&buf[0])), 1, 0, 0, 0)
+		if errno != 0 {
+			return errno
+		}
+		return nil
 	case "io":
 		// io SYSCALL PATH: one system call of the read or write family on PATH.
 		return doIO(args[2], path)

@@ -26,8 +26,12 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Components kept of a deeper path: the ones nearest the root, so prefixes still match. */
 #define MAX_COMPONENTS 64
 #define COMPONENT_MASK (MAX_COMPONENTS - 1)
-/* Dentry and mount hops before a walk gives up and the access is counted as unresolved. */
-#define MAX_WALK 256
+/*
+ * Dentry and mount hops before a walk gives up and the access is counted as
+ * unresolved: a path of PATH_MAX bytes has at most 2048 components. bpf_loop
+ * verifies its callback once, so the bound costs nothing until a path is deep.
+ */
+#define MAX_WALK 4096
 /*
  * Record data holds the file path, then the executable path, each at most
  * PATH_CAP. Offsets are masked with DATA_MASK so the verifier can bound them;
@@ -43,11 +47,17 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define MAY_READ 0x4
 #define MAP_ANONYMOUS 0x20
 #define O_TRUNC 01000
+#define O_PATH 010000000
 #define S_IFMT 00170000
 #define S_IFREG 0100000
 /* fmode_t bit the kernel sets on a file the open itself created; such an open does not truncate. */
 #define FMODE_CREATED (1 << 20)
 #define MAX_ERRNO 4095
+/* A system call interrupted by a signal returns these and is restarted: the retry is reported. */
+#define ERESTARTSYS 512
+#define ERESTART_RESTARTBLOCK 516
+/* x86 thread_info status bit of a task in a 32-bit (int 0x80) system call. */
+#define TS_COMPAT 0x0002
 #define EPERM 1
 #define EACCES 13
 
@@ -73,6 +83,7 @@ enum {
 	NR_copy_file_range = 326,
 	NR_preadv2 = 327,
 	NR_pwritev2 = 328,
+	NR_open_by_handle_at = 304,
 	NR_openat2 = 437,
 };
 
@@ -358,10 +369,14 @@ static long emit_step(u32 k, struct loop_ctx *c)
 	return 0;
 }
 
+enum {
+	PATH_PSEUDO = -1,	/* no path a process sees */
+	PATH_UNRESOLVED = -2,	/* the walk did not reach a root within MAX_WALK hops */
+};
+
 /*
  * Writes the path of target, as seen from root, at data[start]. Returns its
- * length, or -1 when the file has no path (pseudo files) or the walk did not
- * reach a root within MAX_WALK hops.
+ * length, or PATH_PSEUDO or PATH_UNRESOLVED.
  */
 static __always_inline int resolve_path(struct scratch *s, u32 start, struct path *target,
 					struct path *root, u16 truncated_flag)
@@ -377,11 +392,9 @@ static __always_inline int resolve_path(struct scratch *s, u32 start, struct pat
 	w->status = WALK_RUNNING;
 	bpf_loop(MAX_WALK, walk_step, &c, 0);
 	if (w->status == WALK_PSEUDO)
-		return -1;
-	if (w->status != WALK_DONE) {
-		count(COUNTER_PATH_UNRESOLVED);
-		return -1;
-	}
+		return PATH_PSEUDO;
+	if (w->status != WALK_DONE)
+		return PATH_UNRESOLVED;
 
 	if (w->n == 0) {
 		s->data[bounded(start, DATA_MASK)] = '/';
@@ -400,6 +413,16 @@ static __always_inline int resolve_path(struct scratch *s, u32 start, struct pat
 	if (w->truncated)
 		s->rec.flags |= truncated_flag;
 	return w->off - start;
+}
+
+/* Resolves the accessed file's path at data[0]; a path too deep to decide on is counted. */
+static __always_inline int resolve_file_path(struct scratch *s, struct path *target, struct path *root)
+{
+	int len = resolve_path(s, 0, target, root, RECORD_PATH_TRUNCATED);
+
+	if (len == PATH_UNRESOLVED)
+		count(COUNTER_PATH_UNRESOLVED);
+	return len;
 }
 
 /*
@@ -459,7 +482,7 @@ static __always_inline int user_path(struct scratch *s, struct task_struct *task
 		int cwd_len;
 
 		BPF_CORE_READ_INTO(&pwd, task, fs, pwd);
-		cwd_len = resolve_path(s, 0, &pwd, root, RECORD_PATH_TRUNCATED);
+		cwd_len = resolve_file_path(s, &pwd, root);
 		if (cwd_len < 0)
 			return -1;
 		off = cwd_len;
@@ -507,7 +530,7 @@ static __noinline int report(struct access *a)
 		r->mode = 0;
 	} else {
 		bpf_probe_read_kernel(&target, sizeof(target), a->target);
-		path_len = resolve_path(s, 0, &target, &root, RECORD_PATH_TRUNCATED);
+		path_len = resolve_file_path(s, &target, &root);
 		dentry = target.dentry;
 		r->ino = BPF_CORE_READ(dentry, d_inode, i_ino);
 		r->mode = BPF_CORE_READ(dentry, d_inode, i_mode);
@@ -522,6 +545,8 @@ static __noinline int report(struct access *a)
 	if (exe_file) {
 		BPF_CORE_READ_INTO(&exe, exe_file, f_path);
 		exe_len = resolve_path(s, path_len, &exe, &root, RECORD_EXE_TRUNCATED);
+		if (exe_len == PATH_UNRESOLVED)
+			r->flags |= RECORD_EXE_TRUNCATED;
 		if (exe_len < 0 || exe_len > PATH_CAP)
 			exe_len = 0;
 	}
@@ -568,7 +593,7 @@ static __noinline int watched_target(struct path *target_ptr)
 		return 0;
 	BPF_CORE_READ_INTO(&root, task, fs, root);
 	bpf_probe_read_kernel(&target, sizeof(target), target_ptr);
-	path_len = resolve_path(s, 0, &target, &root, RECORD_PATH_TRUNCATED);
+	path_len = resolve_file_path(s, &target, &root);
 	if (path_len <= 0 || path_len > PATH_CAP)
 		return 0;
 	return watched_path(s, path_len);
@@ -729,20 +754,21 @@ int BPF_KRETPROBE(kretprobe_file_truncate, int ret)
 
 /* ---- tracepoint mode ---- */
 
-static __always_inline struct file *fd_file(struct task_struct *task, long fd)
+/* The kernel takes a descriptor as an int: only the low 32 bits of the register count. */
+static __always_inline struct file *fd_file(struct task_struct *task, int fd)
 {
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
 	struct file **fds;
 	struct file *file = NULL;
 
-	if (fd < 0 || (unsigned long)fd >= BPF_CORE_READ(fdt, max_fds))
+	if (fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
 		return NULL;
 	fds = BPF_CORE_READ(fdt, fd);
 	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
 	return file;
 }
 
-static __always_inline int report_fd(long fd, u16 op, u16 nr, s64 ret, u64 arg, u64 mmap_flags)
+static __always_inline int report_fd(int fd, u16 op, u16 nr, s64 ret, u64 arg, u64 mmap_flags)
 {
 	struct task_struct *task = (void *)bpf_get_current_task();
 	struct file *file;
@@ -771,7 +797,8 @@ static __always_inline int report_open_trunc(long fd, u64 flags, u16 nr)
 	struct file *file;
 	u32 mode;
 
-	if (fd < 0 || !(flags & O_TRUNC) || !op_watched(OP_TRUNCATE))
+	/* O_PATH opens ignore O_TRUNC. */
+	if (fd < 0 || !(flags & O_TRUNC) || (flags & O_PATH) || !op_watched(OP_TRUNCATE))
 		return 0;
 	file = fd_file(task, fd);
 	if (!file || (BPF_CORE_READ(file, f_mode) & FMODE_CREATED))
@@ -804,9 +831,40 @@ static __always_inline int report_truncate_path(const char *path, s64 ret)
  * Runs on the exit of every system call on the node, so the number is checked
  * first and nothing else is read for the calls that are not file I/O.
  */
+/*
+ * Known limitation: the file is looked up in the fd table when the system call
+ * returns, so another thread that closes or replaces the descriptor during the
+ * call can hide the access or have it reported as the replacement file's.
+ */
 static __always_inline int on_sys_exit(struct pt_regs *regs, long nr, long ret)
 {
+	struct task_struct *task;
 	u64 how_flags = 0;
+
+	switch (nr) {
+	case NR_read ... NR_open:
+	case NR_mmap:
+	case NR_pread64 ... NR_writev:
+	case NR_sendfile:
+	case NR_truncate ... NR_ftruncate:
+	case NR_creat:
+	case NR_openat:
+	case NR_splice:
+	case NR_fallocate:
+	case NR_preadv ... NR_pwritev:
+	case NR_open_by_handle_at:
+	case NR_copy_file_range ... NR_pwritev2:
+	case NR_openat2:
+		break;
+	default:
+		return 0;
+	}
+	if (ret <= -ERESTARTSYS && ret >= -ERESTART_RESTARTBLOCK)
+		return 0;
+	/* The 64-bit numbers mean other calls in a 32-bit one: not decoded. */
+	task = (void *)bpf_get_current_task();
+	if (BPF_CORE_READ(task, thread_info.status) & TS_COMPAT)
+		return 0;
 
 	switch (nr) {
 	case NR_read:
@@ -843,6 +901,7 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long nr, long ret)
 	case NR_open:
 		return report_open_trunc(ret, BPF_CORE_READ(regs, si), nr);
 	case NR_openat:
+	case NR_open_by_handle_at:
 		return report_open_trunc(ret, BPF_CORE_READ(regs, dx), nr);
 	case NR_openat2:
 		/* struct open_how starts with the u64 flags. */

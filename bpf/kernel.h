@@ -120,7 +120,12 @@ struct mm_struct {
 	struct file *exe_file;
 };
 
+struct thread_info {
+	u32 status;
+};
+
 struct task_struct {
+	struct thread_info thread_info;
 	int pid;
 	int tgid;
 	struct task_struct *real_parent;

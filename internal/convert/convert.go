@@ -3,6 +3,8 @@ package convert
 import (
 	"path"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -102,9 +104,9 @@ func putAttributes(attrs pcommon.Map, r *record.Record) {
 
 	// A truncated path keeps its leading components, so its last one names a
 	// directory, not the file.
-	attrs.PutStr(attrFilePath, r.Path)
+	attrs.PutStr(attrFilePath, validUTF8(r.Path))
 	if !r.PathTruncated {
-		attrs.PutStr(attrFileName, path.Base(r.Path))
+		attrs.PutStr(attrFileName, validUTF8(path.Base(r.Path)))
 	}
 	// The tracepoint mode's truncate(2) names a path, not an open file, and
 	// reports inode 0: no file has it, so it says nothing.
@@ -116,15 +118,15 @@ func putAttributes(attrs pcommon.Map, r *record.Record) {
 	attrs.PutInt(attrProcessPID, int64(r.PID))
 	attrs.PutInt(attrProcessParentPID, int64(r.PPID))
 	if r.Executable != "" {
-		attrs.PutStr(attrExecutablePath, r.Executable)
+		attrs.PutStr(attrExecutablePath, validUTF8(r.Executable))
 	}
-	attrs.PutStr(attrExecutableName, executableName(r))
+	attrs.PutStr(attrExecutableName, validUTF8(executableName(r)))
 	attrs.PutInt(attrProcessUserID, int64(r.EUID))
 	attrs.PutInt(attrProcessRealUserID, int64(r.UID))
 	attrs.PutInt(attrProcessGroupID, int64(r.EGID))
 	attrs.PutInt(attrProcessRealGroupID, int64(r.GID))
 	attrs.PutInt(attrThreadID, int64(r.TID))
-	attrs.PutStr(attrThreadName, r.Comm)
+	attrs.PutStr(attrThreadName, validUTF8(r.Comm))
 
 	attrs.PutStr(attrOperation, r.Op.String())
 	attrs.PutStr(attrHook, r.Hook.String())
@@ -194,4 +196,14 @@ func permissions(mode uint32) string {
 		bits >>= 3
 	}
 	return string(b[:])
+}
+
+// validUTF8 returns s with invalid UTF-8 replaced by U+FFFD, since OTLP
+// strings must be UTF-8. Known limitation: a file name that is not UTF-8 is
+// reported with those bytes replaced; the body keeps them, Go-quoted.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }

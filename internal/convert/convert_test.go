@@ -7,7 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"unicode/utf8"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
@@ -171,4 +174,24 @@ func BenchmarkAppendRecord(b *testing.B) {
 		}
 		AppendRecord(records, &catReads, clock, observed)
 	}
+}
+
+func TestAttributesAreValidUTF8(t *testing.T) {
+	r := record.Record{
+		Op:         record.OpRead,
+		Hook:       record.HookFilePermission,
+		Path:       "/etc/bad\xffname",
+		Executable: "/usr/bin/\xfe",
+		Comm:       "c\xff",
+	}
+	logs, records := NewLogs("node-1", "scope", "v")
+	AppendRecord(records, &r, ClockAt(0), 0)
+	attrs := logs.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes()
+	for _, key := range []string{"file.path", "file.name", "process.executable.path", "process.executable.name", "thread.name"} {
+		v, ok := attrs.Get(key)
+		require.True(t, ok, key)
+		assert.True(t, utf8.ValidString(v.Str()), "%s = %q", key, v.Str())
+	}
+	path, _ := attrs.Get("file.path")
+	assert.Equal(t, "/etc/bad\uFFFDname", path.Str())
 }

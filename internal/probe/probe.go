@@ -297,13 +297,20 @@ func (p *Probe) ReadCounters() (Counters, error) {
 	return c, nil
 }
 
-// Close detaches and unloads everything. It is safe to call more than once.
-func (p *Probe) Close() error {
+// Detach detaches the programs, so that no new records arrive; the ring
+// buffer and the counters stay readable until Close.
+func (p *Probe) Detach() error {
 	var errs []error
 	for _, l := range p.links {
 		errs = append(errs, l.Close())
 	}
 	p.links = nil
+	return errors.Join(errs...)
+}
+
+// Close detaches and unloads everything. It is safe to call more than once.
+func (p *Probe) Close() error {
+	errs := []error{p.Detach()}
 	if p.coll != nil {
 		p.coll.Close()
 		p.coll = nil

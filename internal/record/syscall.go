@@ -17,6 +17,7 @@ var syscallNames = map[uint16]string{
 	257: "openat",
 	275: "splice",
 	285: "fallocate",
+	304: "open_by_handle_at",
 	295: "preadv",
 	296: "pwritev",
 	326: "copy_file_range",
