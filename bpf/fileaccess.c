@@ -841,6 +841,7 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long nr, long ret)
 	struct task_struct *task;
 	u64 how_flags = 0;
 
+	/* Every system call passes here: leave the ones not decoded below before reading anything. */
 	switch (nr) {
 	case NR_read ... NR_open:
 	case NR_mmap:
