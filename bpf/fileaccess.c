@@ -157,7 +157,6 @@ struct prefix_key {
 	u8 data[PREFIX_KEY_MAX];
 };
 
-/* Names collected leaf to root; a ring, so a deep walk keeps the ones nearest the root. */
 /*
  * The state of a path walk and of writing it out. It is kept in map memory, not
  * on the stack: verifiers before 6.7 follow a bpf_loop callback only once, and
@@ -376,14 +375,16 @@ enum {
 
 /*
  * Writes the path of target, as seen from root, at data[start]. Returns its
- * length, or PATH_PSEUDO or PATH_UNRESOLVED.
+ * length, or PATH_PSEUDO or PATH_UNRESOLVED; s->walk.truncated tells whether
+ * components were left out.
  */
 static __always_inline int resolve_path(struct scratch *s, u32 start, struct path *target,
-					struct path *root, u16 truncated_flag)
+					struct path *root)
 {
 	struct walk *w = &s->walk;
 	struct loop_ctx c = { .w = w, .data = s->data };
 
+	w->truncated = 0;
 	w->dentry = (u64)target->dentry;
 	w->vfsmnt = (u64)target->mnt;
 	w->root_dentry = (u64)root->dentry;
@@ -404,24 +405,23 @@ static __always_inline int resolve_path(struct scratch *s, u32 start, struct pat
 	w->start = start;
 	w->off = start;
 	w->keep = w->n;
-	w->truncated = 0;
 	if (w->n > MAX_COMPONENTS) {
 		w->keep = MAX_COMPONENTS;
 		w->truncated = 1;
 	}
 	bpf_loop(MAX_COMPONENTS, emit_step, &c, 0);
-	if (w->truncated)
-		s->rec.flags |= truncated_flag;
 	return w->off - start;
 }
 
 /* Resolves the accessed file's path at data[0]; a path too deep to decide on is counted. */
 static __always_inline int resolve_file_path(struct scratch *s, struct path *target, struct path *root)
 {
-	int len = resolve_path(s, 0, target, root, RECORD_PATH_TRUNCATED);
+	int len = resolve_path(s, 0, target, root);
 
 	if (len == PATH_UNRESOLVED)
 		count(COUNTER_PATH_UNRESOLVED);
+	if (s->walk.truncated)
+		s->rec.flags |= RECORD_PATH_TRUNCATED;
 	return len;
 }
 
@@ -544,8 +544,8 @@ static __noinline int report(struct access *a)
 	exe_file = BPF_CORE_READ(task, mm, exe_file);
 	if (exe_file) {
 		BPF_CORE_READ_INTO(&exe, exe_file, f_path);
-		exe_len = resolve_path(s, path_len, &exe, &root, RECORD_EXE_TRUNCATED);
-		if (exe_len == PATH_UNRESOLVED)
+		exe_len = resolve_path(s, path_len, &exe, &root);
+		if (exe_len == PATH_UNRESOLVED || s->walk.truncated)
 			r->flags |= RECORD_EXE_TRUNCATED;
 		if (exe_len < 0 || exe_len > PATH_CAP)
 			exe_len = 0;
