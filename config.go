@@ -39,6 +39,11 @@ type Config struct {
 	MaxBatchSize int `mapstructure:"max_batch_size"`
 	// FlushInterval is the longest a record waits before its batch is handed on.
 	FlushInterval time.Duration `mapstructure:"flush_interval"`
+	// ProcessEvents says which exec and exit records to emit: all, watched
+	// (processes that touched a watched path) or none.
+	ProcessEvents string `mapstructure:"process_events"`
+	// IncludeCommandArgs puts each process's arguments on its records.
+	IncludeCommandArgs bool `mapstructure:"include_command_args"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -46,12 +51,14 @@ type Config struct {
 
 func createDefaultConfig() *Config {
 	return &Config{
-		Attach:         string(probe.ModeAuto),
-		IncludePaths:   []string{"/etc/"},
-		Operations:     []string{"read", "write", "mmap", "truncate"},
-		RingBufferSize: 8 << 20,
-		MaxBatchSize:   1024,
-		FlushInterval:  200 * time.Millisecond,
+		Attach:             string(probe.ModeAuto),
+		IncludePaths:       []string{"/etc/"},
+		Operations:         []string{"read", "write", "mmap", "truncate"},
+		RingBufferSize:     8 << 20,
+		MaxBatchSize:       1024,
+		FlushInterval:      200 * time.Millisecond,
+		ProcessEvents:      string(processEventsWatched),
+		IncludeCommandArgs: true,
 	}
 }
 
@@ -85,6 +92,9 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, err)
 	}
 
+	if _, err := parseProcessEvents(cfg.ProcessEvents); err != nil {
+		errs = append(errs, err)
+	}
 	errs = append(errs, validateRingBufferSize(cfg.RingBufferSize))
 	if cfg.MaxBatchSize <= 0 {
 		errs = append(errs, fmt.Errorf("max_batch_size: %d, it must be positive", cfg.MaxBatchSize))
@@ -173,4 +183,20 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+type processEvents string
+
+const (
+	processEventsAll     processEvents = "all"
+	processEventsWatched processEvents = "watched"
+	processEventsNone    processEvents = "none"
+)
+
+func parseProcessEvents(s string) (processEvents, error) {
+	switch e := processEvents(s); e {
+	case processEventsAll, processEventsWatched, processEventsNone:
+		return e, nil
+	}
+	return "", fmt.Errorf("process_events: unknown value %q: use all, watched or none", s)
 }

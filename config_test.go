@@ -28,6 +28,8 @@ func TestLoadConfig(t *testing.T) {
 	custom.RingBufferSize = 1 << 20
 	custom.MaxBatchSize = 64
 	custom.FlushInterval = 50 * time.Millisecond
+	custom.ProcessEvents = "all"
+	custom.IncludeCommandArgs = false
 
 	tests := []struct {
 		id      component.ID
@@ -78,6 +80,7 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"ring buffer smaller than a record", func(c *Config) { c.RingBufferSize = 8192 }, "ring_buffer_size: 8192 bytes, it must be between 16384"},
 		{"ring buffer too large", func(c *Config) { c.RingBufferSize = 1 << 31 }, "ring_buffer_size: 2147483648 bytes, it must be between"},
 		{"batch size", func(c *Config) { c.MaxBatchSize = 0 }, "max_batch_size: 0"},
+		{"process events", func(c *Config) { c.ProcessEvents = "some" }, `process_events: unknown value "some": use all, watched or none`},
 		{"flush interval", func(c *Config) { c.FlushInterval = 0 }, "flush_interval: 0s, it must be at least 10ms"},
 		{"flush interval in nanoseconds", func(c *Config) { c.FlushInterval = 200 }, "flush_interval: 200ns"},
 	}

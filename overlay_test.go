@@ -52,7 +52,7 @@ func TestOverlayAccessIsOneRecord(t *testing.T) {
 
 	assert.Equal(t, 3, countOf(r, readPid, "file_access.read"), "one record per pread")
 	assert.Equal(t, 1, countOf(r, writePid, "file_access.write"), "one record per pwrite")
-	for _, a := range accesses(r.sink) {
+	for _, a := range fileAccesses(r.sink) {
 		if a.pid != int64(readPid) && a.pid != int64(writePid) {
 			continue
 		}

@@ -24,6 +24,7 @@ import (
 	"github.com/fileaccess-otel/fileaccessreceiver/internal/convert"
 	"github.com/fileaccess-otel/fileaccessreceiver/internal/metadata"
 	"github.com/fileaccess-otel/fileaccessreceiver/internal/probe"
+	"github.com/fileaccess-otel/fileaccessreceiver/internal/process"
 	"github.com/fileaccess-otel/fileaccessreceiver/internal/record"
 )
 
@@ -33,6 +34,11 @@ const (
 	// warnEvery bounds how often a repeating condition (loss, a refusing
 	// consumer) is logged; its counts go to telemetry all the time.
 	warnEvery = time.Minute
+	// maxProcesses bounds the process table, as the kernel's map of them.
+	maxProcesses = 65536
+	// exitedProcessGrace keeps an exited process's context for records that
+	// arrive after its exit record.
+	exitedProcessGrace = 30 * time.Second
 	// shutdownGrace bounds how long Shutdown waits for the next consumer to
 	// take the last batches before it cancels them.
 	shutdownGrace = 10 * time.Second
@@ -54,6 +60,12 @@ type fileAccessReceiver struct {
 	obsrecv   *receiverhelper.ObsReport
 	telemetry *metadata.TelemetryBuilder
 	hostName  string
+
+	processEvents processEvents
+	// Used by run only: the process table and the records being decoded.
+	processes *process.Table
+	file      record.Record
+	event     process.Event
 
 	mu     sync.Mutex // serializes Start and Shutdown
 	probe  *probe.Probe
@@ -85,13 +97,18 @@ func newReceiver(set receiver.Settings, cfg *Config, next consumer.Logs) (*fileA
 	if err != nil {
 		return nil, fmt.Errorf("reading the host name: %w", err)
 	}
+	events, err := parseProcessEvents(cfg.ProcessEvents)
+	if err != nil {
+		return nil, err
+	}
 	return &fileAccessReceiver{
-		set:       set,
-		cfg:       cfg,
-		next:      next,
-		obsrecv:   obsrecv,
-		telemetry: telemetry,
-		hostName:  hostName,
+		processEvents: events,
+		set:           set,
+		cfg:           cfg,
+		next:          next,
+		obsrecv:       obsrecv,
+		telemetry:     telemetry,
+		hostName:      hostName,
 	}, nil
 }
 
@@ -121,6 +138,19 @@ func (r *fileAccessReceiver) Start(_ context.Context, host component.Host) error
 		return fmt.Errorf("opening the ring buffer: %w", err)
 	}
 
+	r.processes = process.NewTable(r.hostName, maxProcesses, exitedProcessGrace)
+	seeds, err := r.processes.Scan("/proc")
+	if err != nil {
+		reader.Close()
+		p.Close()
+		return fmt.Errorf("scanning /proc for running processes: %w", err)
+	}
+	for _, seed := range seeds {
+		if err := p.SeedProcess(seed.PID, seed.ExecNs, seed.ParentExecNs); err != nil {
+			r.set.Logger.Debug("Process not seeded", zap.Error(err))
+		}
+	}
+
 	r.probe, r.reader, r.done = p, reader, make(chan struct{})
 	r.stopping.Store(false)
 	r.consumeCtx, r.cancelConsume = context.WithCancel(context.Background())
@@ -129,7 +159,9 @@ func (r *fileAccessReceiver) Start(_ context.Context, host component.Host) error
 		zap.Strings("programs", p.Attached),
 		zap.Strings("include_paths", opts.IncludePaths),
 		zap.Strings("exclude_paths", opts.ExcludePaths),
-		zap.Strings("operations", r.cfg.Operations))
+		zap.Strings("operations", r.cfg.Operations),
+		zap.Int("running_processes", len(seeds)),
+		zap.String("process_events", r.cfg.ProcessEvents))
 	go r.run(host, p, reader)
 	return nil
 }
@@ -176,7 +208,6 @@ func (r *fileAccessReceiver) run(host component.Host, p *probe.Probe, reader *ri
 	}
 	loss.start()
 	var sample ringbuf.Record
-	var rec record.Record
 	deadline := time.Now().Add(r.cfg.FlushInterval)
 	for {
 		reader.SetDeadline(deadline)
@@ -184,12 +215,11 @@ func (r *fileAccessReceiver) run(host component.Host, p *probe.Probe, reader *ri
 		now := time.Now()
 		switch {
 		case err == nil:
-			if err := record.Decode(sample.RawSample, &rec); err != nil {
+			if err := r.handle(&b, sample.RawSample, pcommon.NewTimestampFromTime(now)); err != nil {
 				loss.add(lostMalformed, 1)
 				loss.warn(lostMalformed, err)
 				break
 			}
-			convert.AppendRecord(b.records, &rec, b.clock, pcommon.NewTimestampFromTime(now))
 			if b.records.Len() >= r.cfg.MaxBatchSize {
 				r.flush(&b)
 			}
@@ -210,6 +240,83 @@ func (r *fileAccessReceiver) run(host component.Host, p *probe.Probe, reader *ri
 			loss.poll()
 			deadline = now.Add(r.cfg.FlushInterval)
 		}
+	}
+}
+
+// handle turns one ring buffer sample into the batch's records: file
+// accesses with their process's context, and process events as the
+// process_events setting asks.
+func (r *fileAccessReceiver) handle(b *batch, sample []byte, observed pcommon.Timestamp) error {
+	kind, err := record.KindOf(sample)
+	if err != nil {
+		return err
+	}
+	if kind == record.KindFile {
+		if err := record.Decode(sample, &r.file); err != nil {
+			return err
+		}
+		pc := r.processContext(r.processes.Lookup(r.file.PID, r.file.ExecNs))
+		if r.processEvents == processEventsWatched && pc.Process != nil && !pc.Process.Announced {
+			pc.Process.Announced = true
+			event := announcement(pc.Process)
+			convert.AppendProcessEvent(b.records, record.KindExec, &event, pc, b.clock, observed)
+		}
+		convert.AppendRecord(b.records, &r.file, pc, b.clock, observed)
+		return nil
+	}
+
+	if _, err := record.DecodeProcess(sample, &r.event); err != nil {
+		return err
+	}
+	switch kind {
+	case record.KindExec:
+		info := r.processes.Exec(&r.event)
+		if r.processEvents == processEventsAll {
+			info.Announced = true
+			convert.AppendProcessEvent(b.records, kind, &r.event, r.processContext(info), b.clock, observed)
+		}
+	case record.KindClone:
+		r.processes.Clone(&r.event)
+	case record.KindExit:
+		info := r.processes.Exit(&r.event)
+		announced := info != nil && info.Announced
+		if r.processEvents == processEventsAll || (r.processEvents == processEventsWatched && announced) {
+			convert.AppendProcessEvent(b.records, kind, &r.event, r.processContext(info), b.clock, observed)
+		}
+	}
+	return nil
+}
+
+func (r *fileAccessReceiver) processContext(info *process.Info) convert.ProcessContext {
+	pc := convert.ProcessContext{Process: info, IncludeCommandArgs: r.cfg.IncludeCommandArgs}
+	if info != nil {
+		pc.Parent = r.processes.Parent(info)
+	}
+	return pc
+}
+
+// announcement is the exec record of a process first seen touching a watched
+// path, dated at its exec.
+func announcement(p *process.Info) process.Event {
+	return process.Event{
+		EventNs:             p.Key.ExecNs,
+		ExecNs:              p.Key.ExecNs,
+		ParentExecNs:        p.ParentKey.ExecNs,
+		StartNs:             p.StartNs,
+		CgroupID:            p.CgroupID,
+		PID:                 p.Key.PID,
+		PPID:                p.PPID,
+		NsPID:               p.NsPID,
+		UID:                 p.UID,
+		EUID:                p.EUID,
+		GID:                 p.GID,
+		EGID:                p.EGID,
+		AUID:                p.AUID,
+		Executable:          p.Executable,
+		ExecutableTruncated: p.ExecutableTruncated,
+		Cwd:                 p.Cwd,
+		Args:                p.Args,
+		ArgsTruncated:       p.ArgsTruncated,
 	}
 }
 

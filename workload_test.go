@@ -81,6 +81,15 @@ func runWorkload(args []string) error {
 		// reads PATH N: N one-byte preads, as fast as possible.
 		n, _ := strconv.Atoi(args[2])
 		return readMany(path, n)
+	case "spawn":
+		// spawn PATH N BINARY: runs BINARY PATH N times, one after another.
+		n, _ := strconv.Atoi(args[2])
+		for range n {
+			if out, err := exec.Command(args[3], path).CombinedOutput(); err != nil {
+				return fmt.Errorf("%s: %v: %s", args[3], err, out)
+			}
+		}
+		return nil
 	case "pread-high-fd":
 		// A descriptor with junk in the upper 32 bits, which the kernel ignores.
 		f, err := os.Open(path)

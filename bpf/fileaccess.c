@@ -37,8 +37,10 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  * PATH_CAP. Offsets are masked with DATA_MASK so the verifier can bound them;
  * the slack after the mask keeps a masked offset plus one component in bounds.
  */
-#define DATA_MASK (2 * PATH_CAP - 1)
-#define DATA_SIZE (2 * PATH_CAP + NAME_CAP + 1)
+#define DATA_MASK (4 * PATH_CAP - 1)
+#define DATA_SIZE (4 * PATH_CAP + NAME_CAP + 1)
+/* argv bytes kept of an exec, NUL-separated as the kernel has them; the head is kept. */
+#define ARGS_CAP (PATH_CAP - 1)
 /* The kernel's LPM trie takes keys of at most this many data bytes. */
 #define PREFIX_KEY_MAX 256
 #define MAX_PREFIXES 128
@@ -102,9 +104,18 @@ enum hook {
 	HOOK_SYS_EXIT = 5,
 };
 
+enum record_kind {
+	KIND_FILE = 1,
+	KIND_EXEC = 2,
+	KIND_CLONE = 3,
+	KIND_EXIT = 4,
+};
+
 enum record_flag {
 	RECORD_PATH_TRUNCATED = 1,
 	RECORD_EXE_TRUNCATED = 2,
+	RECORD_ARGS_TRUNCATED = 4,
+	RECORD_CWD_TRUNCATED = 8,
 };
 
 enum verdict {
@@ -120,12 +131,16 @@ enum counter {
 };
 
 /*
- * One record in the ring buffer, followed by path_len bytes of file path and
+ * A file access in the ring buffer, followed by path_len bytes of file path and
  * exe_len bytes of executable path, neither NUL-terminated. key_bits comes
- * last so that it and the path after it form an LPM trie key in place.
+ * last so that it and the path after it form an LPM trie key in place. Every
+ * ring record starts with its kind.
  */
 struct record {
+	u32 kind;
+	u32 auid;
 	u64 boot_ns;
+	u64 exec_ns;	/* the process's key: see struct process */
 	u64 cgroup_id;
 	s64 ret;
 	u64 arg;	/* permission mask, or mmap protection */
@@ -151,6 +166,52 @@ struct record {
 
 _Static_assert(sizeof(struct record) == __builtin_offsetof(struct record, key_bits) + sizeof(u32),
 	       "the path must follow key_bits directly");
+
+/*
+ * An exec, a new process (clone) or a process's end (exit). An exec is
+ * followed by exe_len bytes of executable path, cwd_len of working directory
+ * and args_len of NUL-separated argv. Padded to the file record's size so that
+ * both share the scratch space's data.
+ */
+struct proc_record {
+	u32 kind;
+	u32 flags;
+	u64 event_ns;
+	u64 exec_ns;
+	u64 parent_exec_ns;
+	u64 start_ns;	/* the process's start, CLOCK_BOOTTIME */
+	u64 cgroup_id;
+	u32 pid;
+	u32 tid;
+	u32 ppid;
+	u32 ns_pid;	/* the pid inside the process's own pid namespace */
+	u32 uid;
+	u32 euid;
+	u32 gid;
+	u32 egid;
+	u32 auid;
+	s32 exit_code;	/* as wait(2) reports it: status << 8, or the signal */
+	u16 exe_len;
+	u16 cwd_len;
+	u16 args_len;
+	u16 pad;
+	char comm[16];
+	u8 reserved[16];
+};
+
+_Static_assert(sizeof(struct proc_record) == sizeof(struct record),
+	       "process and file records share the scratch space's data");
+
+/*
+ * What the kernel keeps of each process, by tgid: the key user space finds
+ * its context under. exec_ns is when it last exec'd, or when it was cloned
+ * (or, for processes that ran before the collector, its start as procfs
+ * tells it); with the pid it is unique over the node's uptime.
+ */
+struct process {
+	u64 exec_ns;
+	u64 parent_exec_ns;
+};
 
 struct prefix_key {
 	u32 bits;
@@ -178,7 +239,10 @@ struct walk {
 };
 
 struct scratch {
-	struct record rec;
+	union {
+		struct record rec;
+		struct proc_record proc;
+	};
 	char data[DATA_SIZE];
 	struct walk walk;
 };
@@ -235,8 +299,18 @@ struct {
 	__type(value, struct pending);
 } pending_hooks SEC(".maps");
 
+/* Live processes by tgid. LRU, so that a missed exit cannot fill it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, u32);
+	__type(value, struct process);
+} processes SEC(".maps");
+
 /* Forces bpf2go to emit Go types for these. */
 const struct record *unused_record __attribute__((unused));
+const struct proc_record *unused_proc_record __attribute__((unused));
+const enum record_kind *unused_kind __attribute__((unused));
 const enum op *unused_op __attribute__((unused));
 const enum hook *unused_hook __attribute__((unused));
 const enum record_flag *unused_flag __attribute__((unused));
@@ -446,6 +520,21 @@ static __always_inline bool watched_path(struct scratch *s, u32 path_len)
 	return verdict && *verdict == VERDICT_INCLUDE;
 }
 
+/* The login uid (auid), or -1 (unset) on kernels built without audit. */
+static __always_inline u32 login_uid(struct task_struct *task)
+{
+	if (!bpf_core_field_exists(task->loginuid))
+		return (u32)-1;
+	return BPF_CORE_READ(task, loginuid.val);
+}
+
+static __always_inline u64 exec_key(u32 tgid)
+{
+	struct process *p = bpf_map_lookup_elem(&processes, &tgid);
+
+	return p ? p->exec_ns : 0;
+}
+
 struct access {
 	struct path *target; /* kernel pointer; NULL when user_path is set */
 	const char *user_path;
@@ -552,6 +641,9 @@ static __noinline int report(struct access *a)
 	}
 
 	id = bpf_get_current_pid_tgid();
+	r->kind = KIND_FILE;
+	r->auid = login_uid(task);
+	r->exec_ns = exec_key(id >> 32);
 	r->boot_ns = bpf_ktime_get_boot_ns();
 	r->cgroup_id = bpf_get_current_cgroup_id();
 	r->ret = a->ret;
@@ -925,4 +1017,169 @@ int raw_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
 
 	return on_sys_exit(regs, BPF_CORE_READ(regs, orig_ax), ctx->args[1]);
+}
+
+/* ---- process tracking, in every attach mode ---- */
+
+static __always_inline void fill_process(struct proc_record *r, struct task_struct *task, u32 kind)
+{
+	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	unsigned int level = BPF_CORE_READ(pid, level);
+	void *upid;
+
+	r->kind = kind;
+	r->flags = 0;
+	r->event_ns = bpf_ktime_get_boot_ns();
+	r->start_ns = BPF_CORE_READ(leader, start_boottime);
+	r->pid = BPF_CORE_READ(task, tgid);
+	r->tid = BPF_CORE_READ(task, pid);
+	r->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	r->uid = BPF_CORE_READ(task, cred, uid.val);
+	r->euid = BPF_CORE_READ(task, cred, euid.val);
+	r->gid = BPF_CORE_READ(task, cred, gid.val);
+	r->egid = BPF_CORE_READ(task, cred, egid.val);
+	r->auid = login_uid(task);
+	r->exit_code = 0;
+	r->exe_len = 0;
+	r->cwd_len = 0;
+	r->args_len = 0;
+	BPF_CORE_READ_STR_INTO(&r->comm, task, comm);
+
+	/* The deepest pid namespace's number: what the process calls itself. */
+	upid = (void *)pid + bpf_core_field_offset(struct pid, numbers) +
+	       (level & 31) * bpf_core_type_size(struct upid);
+	r->ns_pid = 0;
+	bpf_probe_read_kernel(&r->ns_pid, sizeof(r->ns_pid), upid + bpf_core_field_offset(struct upid, nr));
+}
+
+static __always_inline void send_process(struct scratch *s, u32 data_len)
+{
+	u32 size = sizeof(s->proc) + data_len;
+
+	if (size > sizeof(s->proc) + 3 * PATH_CAP)
+		return;
+	if (bpf_ringbuf_output(&records, &s->proc, size, 0))
+		count(COUNTER_RING_FULL);
+}
+
+SEC("raw_tracepoint/sched_process_exec")
+int process_exec(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *task = (struct task_struct *)ctx->args[0];
+	struct process *parent, entry = {};
+	struct path root, exe, pwd;
+	struct mm_struct *mm;
+	struct scratch *s;
+	u32 zero = 0, tgid, ppid, off;
+	int exe_len, cwd_len;
+	u64 args, args_end, args_len;
+
+	s = bpf_map_lookup_elem(&scratch_space, &zero);
+	if (!s)
+		return 0;
+	fill_process(&s->proc, task, KIND_EXEC);
+	s->proc.cgroup_id = bpf_get_current_cgroup_id();
+
+	tgid = s->proc.pid;
+	ppid = s->proc.ppid;
+	parent = bpf_map_lookup_elem(&processes, &ppid);
+	entry.exec_ns = s->proc.event_ns;
+	entry.parent_exec_ns = parent ? parent->exec_ns : 0;
+	bpf_map_update_elem(&processes, &tgid, &entry, BPF_ANY);
+	s->proc.exec_ns = entry.exec_ns;
+	s->proc.parent_exec_ns = entry.parent_exec_ns;
+
+	BPF_CORE_READ_INTO(&root, task, fs, root);
+	mm = BPF_CORE_READ(task, mm);
+	BPF_CORE_READ_INTO(&exe, mm, exe_file, f_path);
+	exe_len = resolve_path(s, 0, &exe, &root);
+	if (exe_len < 0 || exe_len > PATH_CAP)
+		exe_len = 0;
+	if (s->walk.truncated || exe_len == 0)
+		s->proc.flags |= RECORD_EXE_TRUNCATED;
+	off = exe_len;
+
+	BPF_CORE_READ_INTO(&pwd, task, fs, pwd);
+	cwd_len = resolve_path(s, off, &pwd, &root);
+	if (cwd_len < 0 || cwd_len > PATH_CAP)
+		cwd_len = 0;
+	if (s->walk.truncated)
+		s->proc.flags |= RECORD_CWD_TRUNCATED;
+	off += cwd_len;
+
+	args = BPF_CORE_READ(mm, arg_start);
+	args_end = BPF_CORE_READ(mm, arg_end);
+	args_len = args_end > args ? args_end - args : 0;
+	if (args_len > ARGS_CAP) {
+		args_len = ARGS_CAP;
+		s->proc.flags |= RECORD_ARGS_TRUNCATED;
+	}
+	args_len = bounded(args_len, ARGS_CAP);
+	if (bpf_probe_read_user(&s->data[bounded(off, 2 * PATH_CAP - 1)], args_len, (void *)args))
+		args_len = 0;
+
+	s->proc.exe_len = exe_len;
+	s->proc.cwd_len = cwd_len;
+	s->proc.args_len = args_len;
+	send_process(s, off + args_len);
+	return 0;
+}
+
+/* A new process (not a thread): it keeps its parent's image until it execs. */
+SEC("raw_tracepoint/sched_process_fork")
+int process_clone(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *parent_task = (struct task_struct *)ctx->args[0];
+	struct task_struct *child = (struct task_struct *)ctx->args[1];
+	struct process *parent, entry = {};
+	struct scratch *s;
+	u32 zero = 0, tgid, ppid;
+
+	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
+		return 0;
+	s = bpf_map_lookup_elem(&scratch_space, &zero);
+	if (!s)
+		return 0;
+	fill_process(&s->proc, child, KIND_CLONE);
+	s->proc.cgroup_id = bpf_get_current_cgroup_id();
+
+	tgid = s->proc.pid;
+	ppid = BPF_CORE_READ(parent_task, tgid);
+	s->proc.ppid = ppid;
+	parent = bpf_map_lookup_elem(&processes, &ppid);
+	entry.exec_ns = s->proc.event_ns;
+	entry.parent_exec_ns = parent ? parent->exec_ns : 0;
+	bpf_map_update_elem(&processes, &tgid, &entry, BPF_ANY);
+	s->proc.exec_ns = entry.exec_ns;
+	s->proc.parent_exec_ns = entry.parent_exec_ns;
+	send_process(s, 0);
+	return 0;
+}
+
+/* The last thread of a process leaving: the process has ended. */
+SEC("raw_tracepoint/sched_process_exit")
+int process_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *task = (struct task_struct *)ctx->args[0];
+	struct process *p;
+	struct scratch *s;
+	u32 zero = 0, tgid;
+
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+	s = bpf_map_lookup_elem(&scratch_space, &zero);
+	if (!s)
+		return 0;
+	fill_process(&s->proc, task, KIND_EXIT);
+	s->proc.cgroup_id = bpf_get_current_cgroup_id();
+	s->proc.exit_code = BPF_CORE_READ(task, exit_code);
+
+	tgid = s->proc.pid;
+	p = bpf_map_lookup_elem(&processes, &tgid);
+	s->proc.exec_ns = p ? p->exec_ns : 0;
+	s->proc.parent_exec_ns = p ? p->parent_exec_ns : 0;
+	bpf_map_delete_elem(&processes, &tgid);
+	send_process(s, 0);
+	return 0;
 }

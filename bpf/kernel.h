@@ -18,6 +18,7 @@ typedef __u8 u8;
 typedef __u16 u16;
 typedef __u32 u32;
 typedef __u64 u64;
+typedef __s32 s32;
 typedef __s64 s64;
 typedef unsigned int uid_t;
 typedef unsigned int gid_t;
@@ -118,6 +119,30 @@ struct fs_struct {
 
 struct mm_struct {
 	struct file *exe_file;
+	unsigned long arg_start;
+	unsigned long arg_end;
+};
+
+typedef struct {
+	int counter;
+} atomic_t;
+
+struct signal_struct {
+	atomic_t live;
+};
+
+struct upid {
+	int nr;
+	struct pid_namespace *ns;
+};
+
+struct pid {
+	unsigned int level;
+	struct upid numbers[1];
+};
+
+struct linux_binprm {
+	struct file *file;
 };
 
 struct thread_info {
@@ -128,6 +153,12 @@ struct task_struct {
 	struct thread_info thread_info;
 	int pid;
 	int tgid;
+	int exit_code;
+	u64 start_boottime;
+	kuid_t loginuid;
+	struct pid *thread_pid;
+	struct signal_struct *signal;
+	struct task_struct *group_leader;
 	struct task_struct *real_parent;
 	const struct cred *cred;
 	char comm[16];

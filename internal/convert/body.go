@@ -5,6 +5,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/fileaccess-otel/fileaccessreceiver/internal/process"
 	"github.com/fileaccess-otel/fileaccessreceiver/internal/record"
 )
 
@@ -124,4 +125,51 @@ func writeProt(b *strings.Builder, prot uint32) {
 	b.WriteByte(letter(protRead, 'r'))
 	b.WriteByte(letter(protWrite, 'w'))
 	b.WriteByte(letter(protExec, 'x'))
+}
+
+// execBody summarizes an exec: the binary and, unless arguments are left out,
+// the arguments after argv[0].
+//
+//	🚀 process  /usr/bin/vi /etc/passwd
+func execBody(exe string, p *process.Info, withArgs bool) string {
+	var b strings.Builder
+	b.WriteString("🚀 process  ")
+	writeProcess(&b, exe, p, withArgs)
+	return b.String()
+}
+
+// exitBody summarizes an exit like an exec, followed by the exit code or the
+// signal that ended the process.
+//
+//	💥 exit     /usr/bin/vi /etc/passwd 0
+//	💥 exit     /usr/bin/sleep 100 SIG9
+func exitBody(exe string, p *process.Info, withArgs bool, code, signal int32) string {
+	var b strings.Builder
+	b.WriteString("💥 exit     ")
+	writeProcess(&b, exe, p, withArgs)
+	b.WriteByte(' ')
+	if signal != 0 {
+		b.WriteString("SIG")
+		b.WriteString(strconv.Itoa(int(signal)))
+	} else {
+		b.WriteString(strconv.Itoa(int(code)))
+	}
+	return b.String()
+}
+
+func writeProcess(b *strings.Builder, exe string, p *process.Info, withArgs bool) {
+	if exe == "" {
+		exe = "?"
+	}
+	writeField(b, exe, p != nil && p.ExecutableTruncated)
+	if !withArgs || p == nil || len(p.Args) < 2 {
+		return
+	}
+	for _, a := range p.Args[1:] {
+		b.WriteByte(' ')
+		writeField(b, a, false)
+	}
+	if p.ArgsTruncated {
+		b.WriteString("…")
+	}
 }

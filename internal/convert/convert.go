@@ -67,10 +67,12 @@ func NewLogs(hostName, scopeName, scopeVersion string) (plog.Logs, plog.LogRecor
 	return logs, sl.LogRecords()
 }
 
-// AppendRecord appends the log record of one access.
+// AppendRecord appends the log record of one access, with what the process
+// table knows of the process that made it.
 func AppendRecord(
 	records plog.LogRecordSlice,
 	r *record.Record,
+	pc ProcessContext,
 	clock Clock,
 	observed pcommon.Timestamp,
 ) {
@@ -81,7 +83,10 @@ func AppendRecord(
 	lr.SetSeverityNumber(plog.SeverityNumberInfo)
 	lr.SetSeverityText("INFO")
 	lr.Body().SetStr(Body(r))
-	putAttributes(lr.Attributes(), r)
+	attrs := lr.Attributes()
+	attrs.EnsureCapacity(attributeCount(r) + pc.attributeCount())
+	putAttributes(attrs, r)
+	pc.putAttributes(attrs, clock)
 }
 
 // eventName spells out the known names so that no record pays for a concatenation.
@@ -100,8 +105,6 @@ func eventName(op record.Op) string {
 }
 
 func putAttributes(attrs pcommon.Map, r *record.Record) {
-	attrs.EnsureCapacity(attributeCount(r))
-
 	// A truncated path keeps its leading components, so its last one names a
 	// directory, not the file.
 	attrs.PutStr(attrFilePath, validUTF8(r.Path))

@@ -95,7 +95,7 @@ func TestAppendRecord(t *testing.T) {
 			tt.edit(&r)
 
 			logs, records := NewLogs("node-1", "scope", "v")
-			AppendRecord(records, &r, ClockAt(bootEpoch), observed)
+			AppendRecord(records, &r, ProcessContext{}, ClockAt(bootEpoch), observed)
 
 			checkGolden(t, tt.name, logs)
 			if got, want := records.At(0).Attributes().Len(), attributeCount(&r); got != want {
@@ -108,7 +108,7 @@ func TestAppendRecord(t *testing.T) {
 func TestAppendRecordAppendsToTheSameScope(t *testing.T) {
 	logs, records := NewLogs("node-1", "scope", "v")
 	for range 3 {
-		AppendRecord(records, &catReads, ClockAt(bootEpoch), observed)
+		AppendRecord(records, &catReads, ProcessContext{}, ClockAt(bootEpoch), observed)
 	}
 	if logs.LogRecordCount() != 3 || logs.ResourceLogs().At(0).ScopeLogs().Len() != 1 {
 		t.Fatalf("got %d records in %d scopes, want 3 in 1",
@@ -172,7 +172,7 @@ func BenchmarkAppendRecord(b *testing.B) {
 		if records.Len() == batch {
 			_, records = NewLogs("node-1", "scope", "v")
 		}
-		AppendRecord(records, &catReads, clock, observed)
+		AppendRecord(records, &catReads, ProcessContext{}, clock, observed)
 	}
 }
 
@@ -185,7 +185,7 @@ func TestAttributesAreValidUTF8(t *testing.T) {
 		Comm:       "c\xff",
 	}
 	logs, records := NewLogs("node-1", "scope", "v")
-	AppendRecord(records, &r, ClockAt(0), 0)
+	AppendRecord(records, &r, ProcessContext{}, ClockAt(0), 0)
 	attrs := logs.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes()
 	for _, key := range []string{"file.path", "file.name", "process.executable.path", "process.executable.name", "thread.name"} {
 		v, ok := attrs.Get(key)

@@ -62,9 +62,45 @@ type FileaccessPrefixKey struct {
 	Data [256]uint8
 }
 
+type FileaccessProcRecord struct {
+	_            structs.HostLayout
+	Kind         uint32
+	Flags        uint32
+	EventNs      uint64
+	ExecNs       uint64
+	ParentExecNs uint64
+	StartNs      uint64
+	CgroupId     uint64
+	Pid          uint32
+	Tid          uint32
+	Ppid         uint32
+	NsPid        uint32
+	Uid          uint32
+	Euid         uint32
+	Gid          uint32
+	Egid         uint32
+	Auid         uint32
+	ExitCode     int32
+	ExeLen       uint16
+	CwdLen       uint16
+	ArgsLen      uint16
+	Pad          uint16
+	Comm         [16]int8
+	Reserved     [16]uint8
+}
+
+type FileaccessProcess struct {
+	_            structs.HostLayout
+	ExecNs       uint64
+	ParentExecNs uint64
+}
+
 type FileaccessRecord struct {
 	_         structs.HostLayout
+	Kind      uint32
+	Auid      uint32
 	BootNs    uint64
+	ExecNs    uint64
 	CgroupId  uint64
 	Ret       int64
 	Arg       uint64
@@ -93,12 +129,23 @@ type FileaccessRecordFlag uint32
 const (
 	FileaccessRecordFlagRECORD_PATH_TRUNCATED FileaccessRecordFlag = 1
 	FileaccessRecordFlagRECORD_EXE_TRUNCATED  FileaccessRecordFlag = 2
+	FileaccessRecordFlagRECORD_ARGS_TRUNCATED FileaccessRecordFlag = 4
+	FileaccessRecordFlagRECORD_CWD_TRUNCATED  FileaccessRecordFlag = 8
+)
+
+type FileaccessRecordKind uint32
+
+const (
+	FileaccessRecordKindKIND_FILE  FileaccessRecordKind = 1
+	FileaccessRecordKindKIND_EXEC  FileaccessRecordKind = 2
+	FileaccessRecordKindKIND_CLONE FileaccessRecordKind = 3
+	FileaccessRecordKindKIND_EXIT  FileaccessRecordKind = 4
 )
 
 type FileaccessScratch struct {
 	_    structs.HostLayout
 	Rec  FileaccessRecord
-	Data [8448]int8
+	Data [16640]int8
 	Walk struct {
 		_          structs.HostLayout
 		Names      [64]uint64
@@ -130,6 +177,7 @@ const (
 	FileaccessMapCounters                 = "counters"
 	FileaccessMapPendingHooks             = "pending_hooks"
 	FileaccessMapPrefixes                 = "prefixes"
+	FileaccessMapProcesses                = "processes"
 	FileaccessMapRecords                  = "records"
 	FileaccessMapScratchSpace             = "scratch_space"
 	FileaccessProgBtfSysExit              = "btf_sys_exit"
@@ -145,12 +193,17 @@ const (
 	FileaccessProgKretprobeFileTruncate   = "kretprobe_file_truncate"
 	FileaccessProgKretprobeMmapFile       = "kretprobe_mmap_file"
 	FileaccessProgKretprobePathTruncate   = "kretprobe_path_truncate"
+	FileaccessProgProcessClone            = "process_clone"
+	FileaccessProgProcessExec             = "process_exec"
+	FileaccessProgProcessExit             = "process_exit"
 	FileaccessProgRawSysExit              = "raw_sys_exit"
 	FileaccessVarSelfTgid                 = "self_tgid"
 	FileaccessVarUnusedCounter            = "unused_counter"
 	FileaccessVarUnusedFlag               = "unused_flag"
 	FileaccessVarUnusedHook               = "unused_hook"
+	FileaccessVarUnusedKind               = "unused_kind"
 	FileaccessVarUnusedOp                 = "unused_op"
+	FileaccessVarUnusedProcRecord         = "unused_proc_record"
 	FileaccessVarUnusedRecord             = "unused_record"
 	FileaccessVarUnusedVerdict            = "unused_verdict"
 	FileaccessVarWatchedOps               = "watched_ops"
@@ -211,6 +264,9 @@ type FileaccessProgramSpecs struct {
 	KretprobeFileTruncate   *ebpf.ProgramSpec `ebpf:"kretprobe_file_truncate"`
 	KretprobeMmapFile       *ebpf.ProgramSpec `ebpf:"kretprobe_mmap_file"`
 	KretprobePathTruncate   *ebpf.ProgramSpec `ebpf:"kretprobe_path_truncate"`
+	ProcessClone            *ebpf.ProgramSpec `ebpf:"process_clone"`
+	ProcessExec             *ebpf.ProgramSpec `ebpf:"process_exec"`
+	ProcessExit             *ebpf.ProgramSpec `ebpf:"process_exit"`
 	RawSysExit              *ebpf.ProgramSpec `ebpf:"raw_sys_exit"`
 }
 
@@ -221,6 +277,7 @@ type FileaccessMapSpecs struct {
 	Counters     *ebpf.MapSpec `ebpf:"counters"`
 	PendingHooks *ebpf.MapSpec `ebpf:"pending_hooks"`
 	Prefixes     *ebpf.MapSpec `ebpf:"prefixes"`
+	Processes    *ebpf.MapSpec `ebpf:"processes"`
 	Records      *ebpf.MapSpec `ebpf:"records"`
 	ScratchSpace *ebpf.MapSpec `ebpf:"scratch_space"`
 }
@@ -229,14 +286,16 @@ type FileaccessMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type FileaccessVariableSpecs struct {
-	SelfTgid      *ebpf.VariableSpec `ebpf:"self_tgid"`
-	UnusedCounter *ebpf.VariableSpec `ebpf:"unused_counter"`
-	UnusedFlag    *ebpf.VariableSpec `ebpf:"unused_flag"`
-	UnusedHook    *ebpf.VariableSpec `ebpf:"unused_hook"`
-	UnusedOp      *ebpf.VariableSpec `ebpf:"unused_op"`
-	UnusedRecord  *ebpf.VariableSpec `ebpf:"unused_record"`
-	UnusedVerdict *ebpf.VariableSpec `ebpf:"unused_verdict"`
-	WatchedOps    *ebpf.VariableSpec `ebpf:"watched_ops"`
+	SelfTgid         *ebpf.VariableSpec `ebpf:"self_tgid"`
+	UnusedCounter    *ebpf.VariableSpec `ebpf:"unused_counter"`
+	UnusedFlag       *ebpf.VariableSpec `ebpf:"unused_flag"`
+	UnusedHook       *ebpf.VariableSpec `ebpf:"unused_hook"`
+	UnusedKind       *ebpf.VariableSpec `ebpf:"unused_kind"`
+	UnusedOp         *ebpf.VariableSpec `ebpf:"unused_op"`
+	UnusedProcRecord *ebpf.VariableSpec `ebpf:"unused_proc_record"`
+	UnusedRecord     *ebpf.VariableSpec `ebpf:"unused_record"`
+	UnusedVerdict    *ebpf.VariableSpec `ebpf:"unused_verdict"`
+	WatchedOps       *ebpf.VariableSpec `ebpf:"watched_ops"`
 }
 
 // FileaccessObjects contains all objects after they have been loaded into the kernel.
@@ -262,6 +321,7 @@ type FileaccessMaps struct {
 	Counters     *ebpf.Map `ebpf:"counters"`
 	PendingHooks *ebpf.Map `ebpf:"pending_hooks"`
 	Prefixes     *ebpf.Map `ebpf:"prefixes"`
+	Processes    *ebpf.Map `ebpf:"processes"`
 	Records      *ebpf.Map `ebpf:"records"`
 	ScratchSpace *ebpf.Map `ebpf:"scratch_space"`
 }
@@ -271,6 +331,7 @@ func (m *FileaccessMaps) Close() error {
 		m.Counters,
 		m.PendingHooks,
 		m.Prefixes,
+		m.Processes,
 		m.Records,
 		m.ScratchSpace,
 	)
@@ -280,14 +341,16 @@ func (m *FileaccessMaps) Close() error {
 //
 // It can be passed to LoadFileaccessObjects or ebpf.CollectionSpec.LoadAndAssign.
 type FileaccessVariables struct {
-	SelfTgid      *ebpf.Variable `ebpf:"self_tgid"`
-	UnusedCounter *ebpf.Variable `ebpf:"unused_counter"`
-	UnusedFlag    *ebpf.Variable `ebpf:"unused_flag"`
-	UnusedHook    *ebpf.Variable `ebpf:"unused_hook"`
-	UnusedOp      *ebpf.Variable `ebpf:"unused_op"`
-	UnusedRecord  *ebpf.Variable `ebpf:"unused_record"`
-	UnusedVerdict *ebpf.Variable `ebpf:"unused_verdict"`
-	WatchedOps    *ebpf.Variable `ebpf:"watched_ops"`
+	SelfTgid         *ebpf.Variable `ebpf:"self_tgid"`
+	UnusedCounter    *ebpf.Variable `ebpf:"unused_counter"`
+	UnusedFlag       *ebpf.Variable `ebpf:"unused_flag"`
+	UnusedHook       *ebpf.Variable `ebpf:"unused_hook"`
+	UnusedKind       *ebpf.Variable `ebpf:"unused_kind"`
+	UnusedOp         *ebpf.Variable `ebpf:"unused_op"`
+	UnusedProcRecord *ebpf.Variable `ebpf:"unused_proc_record"`
+	UnusedRecord     *ebpf.Variable `ebpf:"unused_record"`
+	UnusedVerdict    *ebpf.Variable `ebpf:"unused_verdict"`
+	WatchedOps       *ebpf.Variable `ebpf:"watched_ops"`
 }
 
 // FileaccessPrograms contains all programs after they have been loaded into the kernel.
@@ -307,6 +370,9 @@ type FileaccessPrograms struct {
 	KretprobeFileTruncate   *ebpf.Program `ebpf:"kretprobe_file_truncate"`
 	KretprobeMmapFile       *ebpf.Program `ebpf:"kretprobe_mmap_file"`
 	KretprobePathTruncate   *ebpf.Program `ebpf:"kretprobe_path_truncate"`
+	ProcessClone            *ebpf.Program `ebpf:"process_clone"`
+	ProcessExec             *ebpf.Program `ebpf:"process_exec"`
+	ProcessExit             *ebpf.Program `ebpf:"process_exit"`
 	RawSysExit              *ebpf.Program `ebpf:"raw_sys_exit"`
 }
 
@@ -325,6 +391,9 @@ func (p *FileaccessPrograms) Close() error {
 		p.KretprobeFileTruncate,
 		p.KretprobeMmapFile,
 		p.KretprobePathTruncate,
+		p.ProcessClone,
+		p.ProcessExec,
+		p.ProcessExit,
 		p.RawSysExit,
 	)
 }

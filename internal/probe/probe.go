@@ -185,7 +185,16 @@ func hookAttachments(mode Mode, logger *zap.Logger) ([]attachment, error) {
 	return attachments, nil
 }
 
+// processAttachments track exec, clone and exit in every mode: the
+// scheduler's tracepoints exist on every kernel the receiver runs on.
+var processAttachments = []attachment{
+	{program: "process_exec", kind: attachRawTracepoint, target: "sched_process_exec"},
+	{program: "process_clone", kind: attachRawTracepoint, target: "sched_process_fork"},
+	{program: "process_exit", kind: attachRawTracepoint, target: "sched_process_exit"},
+}
+
 func openPrograms(base *ebpf.CollectionSpec, opts Options, mode Mode, attachments []attachment) (*Probe, error) {
+	attachments = append(processAttachments[:len(processAttachments):len(processAttachments)], attachments...)
 	spec := base.Copy()
 	keep := make(map[string]bool, len(attachments))
 	for _, a := range attachments {
@@ -259,6 +268,18 @@ func (p *Probe) fillPrefixes(opts Options) error {
 		return err
 	}
 	return put(opts.ExcludePaths, FileaccessVerdictVERDICT_EXCLUDE)
+}
+
+// SeedProcess tells the kernel about a process that ran before the programs
+// attached, so that its file records carry its key. An entry the kernel has
+// made since (an exec or clone seen meanwhile) is kept.
+func (p *Probe) SeedProcess(pid uint32, execNs, parentExecNs uint64) error {
+	value := FileaccessProcess{ExecNs: execNs, ParentExecNs: parentExecNs}
+	err := p.coll.Maps["processes"].Update(pid, &value, ebpf.UpdateNoExist)
+	if err != nil && !errors.Is(err, ebpf.ErrKeyExist) {
+		return fmt.Errorf("seeding process %d: %w", pid, err)
+	}
+	return nil
 }
 
 // NewReader opens the ring buffer the programs write records to.

@@ -2,6 +2,7 @@
 package record
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"unsafe"
@@ -64,10 +65,32 @@ func (h Hook) String() string {
 	return fmt.Sprintf("hook(%d)", uint16(h))
 }
 
+// Kind is what a ring buffer record reports.
+type Kind uint32
+
+// The kinds, with the kernel side's values.
+const (
+	KindFile  = Kind(probe.FileaccessRecordKindKIND_FILE)
+	KindExec  = Kind(probe.FileaccessRecordKindKIND_EXEC)
+	KindClone = Kind(probe.FileaccessRecordKindKIND_CLONE)
+	KindExit  = Kind(probe.FileaccessRecordKindKIND_EXIT)
+)
+
+// KindOf reads the kind every ring buffer record starts with.
+func KindOf(sample []byte) (Kind, error) {
+	if len(sample) < 4 {
+		return 0, fmt.Errorf("%w: %d bytes, no kind", ErrShort, len(sample))
+	}
+	return Kind(binary.NativeEndian.Uint32(sample)), nil
+}
+
 // Record is one file access.
 type Record struct {
 	// BootNs is when the access returned, in nanoseconds of CLOCK_BOOTTIME.
-	BootNs   uint64
+	BootNs uint64
+	// ExecNs, with PID, is the key of the process in the process table; 0
+	// when the kernel had no entry for the process.
+	ExecNs   uint64
 	CgroupID uint64
 	// Return is the hook's return value: 0 or a negative errno. In the
 	// tracepoint mode it is the system call's.
@@ -87,6 +110,8 @@ type Record struct {
 	EUID uint32
 	GID  uint32
 	EGID uint32
+	// AUID is the login uid, 4294967295 when unset.
+	AUID uint32
 	Op   Op
 	Hook Hook
 	// Syscall is the system call number (x86-64) in the tracepoint mode, else 0.
@@ -116,6 +141,9 @@ func Decode(sample []byte, r *Record) error {
 		return fmt.Errorf("%w: %d bytes, the header alone is %d", ErrShort, len(sample), headerSize)
 	}
 	h := *(*header)(unsafe.Pointer(&sample[0]))
+	if Kind(h.Kind) != KindFile {
+		return fmt.Errorf("record of kind %d is not a file access", h.Kind)
+	}
 	rest := sample[headerSize:]
 	if int(h.PathLen)+int(h.ExeLen) > len(rest) {
 		return fmt.Errorf("%w: %d bytes of paths announced, %d present", ErrShort, int(h.PathLen)+int(h.ExeLen), len(rest))
@@ -123,6 +151,7 @@ func Decode(sample []byte, r *Record) error {
 
 	*r = Record{
 		BootNs:              h.BootNs,
+		ExecNs:              h.ExecNs,
 		CgroupID:            h.CgroupId,
 		Return:              h.Ret,
 		MmapFlags:           h.MmapFlags,
@@ -135,6 +164,7 @@ func Decode(sample []byte, r *Record) error {
 		EUID:                h.Euid,
 		GID:                 h.Gid,
 		EGID:                h.Egid,
+		AUID:                h.Auid,
 		Op:                  Op(h.Op),
 		Hook:                Hook(h.Hook),
 		Syscall:             h.SyscallNr,

@@ -26,14 +26,17 @@ const kernelSample = "testdata/kernel_read_etc_passwd.bin"
 
 // kernelHeader is the header of kernelSample, field by field.
 var kernelHeader = probe.FileaccessRecord{
-	BootNs:    0xe48ac647c4,
+	Kind:      uint32(probe.FileaccessRecordKindKIND_FILE),
+	Auid:      0xffffffff,
+	BootNs:    0x43f55d01677,
+	ExecNs:    0x43f55c006ed,
 	CgroupId:  1,
 	Ret:       1221,
 	Arg:       4,
 	Ino:       737,
-	Pid:       14205,
-	Tid:       14205,
-	Ppid:      14198,
+	Pid:       12845,
+	Tid:       12845,
+	Ppid:      12839,
 	Mode:      0o100644,
 	Op:        uint16(probe.FileaccessOpOP_READ),
 	Hook:      uint16(probe.FileaccessHookHOOK_SYS_EXIT),
@@ -47,6 +50,7 @@ var kernelHeader = probe.FileaccessRecord{
 // two paths without terminators. It sets the header's lengths.
 func encode(t testing.TB, h probe.FileaccessRecord, path, exe string) []byte {
 	t.Helper()
+	h.Kind = uint32(probe.FileaccessRecordKindKIND_FILE)
 	h.PathLen = uint16(len(path))
 	h.ExeLen = uint16(len(exe))
 	b, err := binary.Append(nil, binary.LittleEndian, &h)
