@@ -36,9 +36,11 @@ func TestShortLivedProcessesKeepTheirContext(t *testing.T) {
 	dir, file := watchedFile(t)
 	r := startReceiver(t, func(c *Config) { c.IncludePaths = []string{dir} })
 	cat := binary(t, "cat")
+	catAsRun, err := exec.LookPath("cat") // argv[0]; a busybox applet needs its name
+	require.NoError(t, err)
 
 	const runs = 500
-	spawner := runWorkloadChild(t, "spawn", file, strconv.Itoa(runs), cat)
+	spawner := runWorkloadChild(t, "spawn", file, strconv.Itoa(runs), catAsRun)
 
 	seen := map[int64]access{}
 	waitFor(t, r.sink, "a read by each of the cats", func(a access) bool {
@@ -53,7 +55,7 @@ func TestShortLivedProcessesKeepTheirContext(t *testing.T) {
 			parentExecID, _ = a.attrs["file_access.process.parent_exec_id"].(string)
 			require.NotEmpty(t, parentExecID)
 		}
-		assert.Equal(t, []string{cat, file}, stringSlice(a.attrs["process.command_args"]), "pid %d", pid)
+		assert.Equal(t, []string{catAsRun, file}, stringSlice(a.attrs["process.command_args"]), "pid %d", pid)
 		assert.Equal(t, int64(spawner), a.attrs["process.parent_pid"], "pid %d", pid)
 		assert.NotEmpty(t, a.attrs["file_access.process.exec_id"], "pid %d", pid)
 		assert.Equal(t, parentExecID, a.attrs["file_access.process.parent_exec_id"], "pid %d: one spawner", pid)
@@ -166,4 +168,21 @@ func TestWatchedProcessEventsComeFirst(t *testing.T) {
 	require.NotEmpty(t, events)
 	assert.Equal(t, "file_access.process.exec", events[0])
 	assert.Equal(t, "file_access.process.exit", events[len(events)-1])
+}
+
+// TestProcessesRunningBeforeStart: a shell started before the receiver is
+// known from /proc, so the cat it runs later has its parent's context.
+func TestProcessesRunningBeforeStart(t *testing.T) {
+	requireRoot(t)
+	dir, file := watchedFile(t)
+	shell := exec.Command("sh", "-c", "sleep 1; cat "+file)
+	require.NoError(t, shell.Start())
+	t.Cleanup(func() { _ = shell.Wait() })
+
+	r := startReceiver(t, func(c *Config) { c.IncludePaths = []string{dir} })
+	a := waitFor(t, r.sink, "the later cat's read", func(a access) bool {
+		return a.event == "file_access.read" && a.attrs["process.parent_pid"] == int64(shell.Process.Pid)
+	})
+	assert.NotEmpty(t, a.attrs["file_access.process.parent_exec_id"])
+	assert.Equal(t, binary(t, "sh"), a.attrs["file_access.process.parent.executable.path"])
 }
