@@ -171,18 +171,22 @@ func TestWatchedProcessEventsComeFirst(t *testing.T) {
 }
 
 // TestProcessesRunningBeforeStart: a shell started before the receiver is
-// known from /proc, so the cat it runs later has its parent's context.
+// known from /proc, so its own later access has its context.
 func TestProcessesRunningBeforeStart(t *testing.T) {
 	requireRoot(t)
 	dir, file := watchedFile(t)
-	shell := exec.Command("sh", "-c", "sleep 1; cat "+file)
+	// read is a shell builtin: the shell itself opens and reads the file.
+	shell := exec.Command("sh", "-c", "sleep 1; read line < "+file)
 	require.NoError(t, shell.Start())
 	t.Cleanup(func() { _ = shell.Wait() })
 
 	r := startReceiver(t, func(c *Config) { c.IncludePaths = []string{dir} })
-	a := waitFor(t, r.sink, "the later cat's read", func(a access) bool {
-		return a.event == "file_access.read" && a.attrs["process.parent_pid"] == int64(shell.Process.Pid)
+	a := waitFor(t, r.sink, "the shell's read", func(a access) bool {
+		return a.event == "file_access.read" && a.pid == int64(shell.Process.Pid)
 	})
-	assert.NotEmpty(t, a.attrs["file_access.process.parent_exec_id"])
-	assert.Equal(t, binary(t, "sh"), a.attrs["file_access.process.parent.executable.path"])
+	assert.Equal(t, "procfs", a.attrs["file_access.process.origin"])
+	assert.Equal(t, binary(t, "sh"), a.exe)
+	assert.Equal(t, []string{"sh", "-c", "sleep 1; read line < " + file}, stringSlice(a.attrs["process.command_args"]))
+	assert.NotEmpty(t, a.attrs["file_access.process.exec_id"])
+	assert.Equal(t, testBinary(t), a.attrs["file_access.process.parent.executable.path"])
 }
