@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/bits"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/fileaccess-otel/fileaccessreceiver/internal/probe"
@@ -44,10 +45,41 @@ type Config struct {
 	ProcessEvents string `mapstructure:"process_events"`
 	// IncludeCommandArgs puts each process's arguments on its records.
 	IncludeCommandArgs bool `mapstructure:"include_command_args"`
+	// ExcludeContainerInit leaves out, in the kernel, the records of
+	// processes in a container's init tree: its pid 1 and what that forks.
+	ExcludeContainerInit bool `mapstructure:"exclude_container_init"`
+	// CgroupRoot is where the host's cgroup v2 hierarchy is mounted; empty
+	// finds it in /proc/self/mountinfo.
+	CgroupRoot string `mapstructure:"cgroup_root"`
+	// Kubernetes adds the pod of each container to its records.
+	Kubernetes KubernetesConfig `mapstructure:"kubernetes"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
 }
+
+// KubernetesConfig says how to find the pods of this node.
+type KubernetesConfig struct {
+	// Enabled turns pod identity on; without it records carry container ids only.
+	Enabled bool `mapstructure:"enabled"`
+	// AuthType is how to reach the API server: serviceAccount, kubeConfig or none.
+	AuthType string `mapstructure:"auth_type"`
+	// KubeConfigPath is the kubeconfig file for auth_type kubeConfig; empty
+	// uses $KUBECONFIG or ~/.kube/config.
+	KubeConfigPath string `mapstructure:"kube_config_path"`
+	// NodeName is this node's name, usually ${env:K8S_NODE_NAME} set from
+	// the downward API; only its pods are watched.
+	NodeName string `mapstructure:"node_name"`
+	// Labels are the pod label keys copied to records as k8s.pod.label.<key>.
+	Labels []string `mapstructure:"labels"`
+	// PodWait is how long records of a container whose pod is not known yet
+	// are held for it before they are handed on without it.
+	PodWait time.Duration `mapstructure:"pod_wait"`
+}
+
+// maxPodWait bounds how long records are held for their pod: they are held in
+// memory and a record's timeliness matters more than its pod beyond that.
+const maxPodWait = time.Minute
 
 func createDefaultConfig() *Config {
 	return &Config{
@@ -59,6 +91,10 @@ func createDefaultConfig() *Config {
 		FlushInterval:      200 * time.Millisecond,
 		ProcessEvents:      string(processEventsWatched),
 		IncludeCommandArgs: true,
+		Kubernetes: KubernetesConfig{
+			AuthType: authTypeServiceAccount,
+			PodWait:  2 * time.Second,
+		},
 	}
 }
 
@@ -101,6 +137,41 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.FlushInterval < minFlushInterval {
 		errs = append(errs, fmt.Errorf("flush_interval: %v, it must be at least %v", cfg.FlushInterval, minFlushInterval))
+	}
+	if cfg.CgroupRoot != "" && !filepath.IsAbs(cfg.CgroupRoot) {
+		errs = append(errs, fmt.Errorf("cgroup_root: %q is not an absolute path", cfg.CgroupRoot))
+	}
+	errs = append(errs, cfg.Kubernetes.validate())
+	return errors.Join(errs...)
+}
+
+// The auth_type values, spelled as the collector's other Kubernetes components spell them.
+const (
+	authTypeServiceAccount = "serviceAccount"
+	authTypeKubeConfig     = "kubeConfig"
+	authTypeNone           = "none"
+)
+
+func (k *KubernetesConfig) validate() error {
+	if !k.Enabled {
+		return nil
+	}
+	var errs []error
+	switch k.AuthType {
+	case authTypeServiceAccount, authTypeKubeConfig, authTypeNone:
+	default:
+		errs = append(errs, fmt.Errorf("kubernetes.auth_type: unknown value %q: use serviceAccount, kubeConfig or none", k.AuthType))
+	}
+	if k.NodeName == "" {
+		errs = append(errs, errors.New("kubernetes.node_name: empty; set it to this node's name, e.g. ${env:K8S_NODE_NAME} with K8S_NODE_NAME from the downward API (spec.nodeName)"))
+	}
+	if k.PodWait < 0 || k.PodWait > maxPodWait {
+		errs = append(errs, fmt.Errorf("kubernetes.pod_wait: %v, it must be between 0 and %v", k.PodWait, maxPodWait))
+	}
+	for i, label := range k.Labels {
+		if label == "" {
+			errs = append(errs, fmt.Errorf("kubernetes.labels[%d]: empty label key", i))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -167,12 +238,13 @@ func (cfg *Config) probeOptions() (probe.Options, error) {
 		return probe.Options{}, err
 	}
 	return probe.Options{
-		Mode:           mode,
-		IncludePaths:   include,
-		ExcludePaths:   exclude,
-		Ops:            ops,
-		RingBufferSize: uint32(cfg.RingBufferSize),
-		IgnorePID:      uint32(os.Getpid()),
+		Mode:                 mode,
+		IncludePaths:         include,
+		ExcludePaths:         exclude,
+		Ops:                  ops,
+		RingBufferSize:       uint32(cfg.RingBufferSize),
+		IgnorePID:            uint32(os.Getpid()),
+		ExcludeContainerInit: cfg.ExcludeContainerInit,
 	}, nil
 }
 

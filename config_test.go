@@ -30,6 +30,15 @@ func TestLoadConfig(t *testing.T) {
 	custom.FlushInterval = 50 * time.Millisecond
 	custom.ProcessEvents = "all"
 	custom.IncludeCommandArgs = false
+	custom.ExcludeContainerInit = true
+	custom.CgroupRoot = "/hostfs/sys/fs/cgroup"
+	custom.Kubernetes = KubernetesConfig{
+		Enabled:  true,
+		AuthType: "kubeConfig",
+		NodeName: "node-1",
+		Labels:   []string{"app.kubernetes.io/name", "team"},
+		PodWait:  5 * time.Second,
+	}
 
 	tests := []struct {
 		id      component.ID
@@ -83,6 +92,11 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"process events", func(c *Config) { c.ProcessEvents = "some" }, `process_events: unknown value "some": use all, watched or none`},
 		{"flush interval", func(c *Config) { c.FlushInterval = 0 }, "flush_interval: 0s, it must be at least 10ms"},
 		{"flush interval in nanoseconds", func(c *Config) { c.FlushInterval = 200 }, "flush_interval: 200ns"},
+		{"relative cgroup root", func(c *Config) { c.CgroupRoot = "sys/fs/cgroup" }, `cgroup_root: "sys/fs/cgroup" is not an absolute path`},
+		{"kubernetes without node name", func(c *Config) { c.Kubernetes.Enabled = true }, "kubernetes.node_name: empty; set it to this node's name"},
+		{"kubernetes auth type", func(c *Config) { k8sOn(c); c.Kubernetes.AuthType = "token" }, `kubernetes.auth_type: unknown value "token": use serviceAccount, kubeConfig or none`},
+		{"kubernetes pod wait", func(c *Config) { k8sOn(c); c.Kubernetes.PodWait = 2 * time.Minute }, "kubernetes.pod_wait: 2m0s, it must be between 0 and 1m0s"},
+		{"kubernetes empty label", func(c *Config) { k8sOn(c); c.Kubernetes.Labels = []string{"app", ""} }, "kubernetes.labels[1]: empty label key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -103,6 +117,9 @@ func TestValidateAcceptsEdgeCases(t *testing.T) {
 		{"longest prefix", func(c *Config) { c.IncludePaths = []string{"/" + strings.Repeat("a", 254)} }},
 		{"duplicates collapse", func(c *Config) { c.IncludePaths = append(manyPrefixes(128), "/p/0/") }},
 		{"smallest ring buffer", func(c *Config) { c.RingBufferSize = 16384 }},
+		{"kubernetes off ignores its fields", func(c *Config) { c.Kubernetes.AuthType = "token" }},
+		{"kubernetes on with a node name", k8sOn},
+		{"pods not waited for", func(c *Config) { k8sOn(c); c.Kubernetes.PodWait = 0 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,6 +128,11 @@ func TestValidateAcceptsEdgeCases(t *testing.T) {
 			require.NoError(t, cfg.Validate())
 		})
 	}
+}
+
+func k8sOn(c *Config) {
+	c.Kubernetes.Enabled = true
+	c.Kubernetes.NodeName = "node-1"
 }
 
 func manyPrefixes(n int) []string {

@@ -146,7 +146,7 @@ func (r *fileAccessReceiver) Start(_ context.Context, host component.Host) error
 		return fmt.Errorf("scanning /proc for running processes: %w", err)
 	}
 	for _, seed := range seeds {
-		if err := p.SeedProcess(seed.PID, seed.ExecNs, seed.ParentExecNs); err != nil {
+		if err := p.SeedProcess(seed.PID, seed.ExecNs, seed.ParentExecNs, seed.ContainerInit); err != nil {
 			r.set.Logger.Debug("Process not seeded", zap.Error(err))
 		}
 	}

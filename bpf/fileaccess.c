@@ -116,6 +116,8 @@ enum record_flag {
 	RECORD_EXE_TRUNCATED = 2,
 	RECORD_ARGS_TRUNCATED = 4,
 	RECORD_CWD_TRUNCATED = 8,
+	/* The process descends from its container's init: see struct process. */
+	RECORD_CONTAINER_INIT = 16,
 };
 
 enum verdict {
@@ -211,6 +213,19 @@ _Static_assert(sizeof(struct proc_record) == sizeof(struct record),
 struct process {
 	u64 exec_ns;
 	u64 parent_exec_ns;
+	u32 flags;
+	u32 pad;
+};
+
+/*
+ * A process is in its container's init tree when it is pid 1 of a pid
+ * namespace below the host's, or was forked by one that is. Processes entered
+ * from outside (kubectl exec, nsenter) have a parent outside the namespace and
+ * are not: they are what people do in a container, the init tree is what the
+ * image does by itself.
+ */
+enum process_flag {
+	PROCESS_CONTAINER_INIT = 1,
 };
 
 struct prefix_key {
@@ -261,9 +276,13 @@ struct pending {
 	u64 op;
 };
 
-/* Set by the loader: a bit (1 << op) for every watched operation, and the collector's own pid. */
+/*
+ * Set by the loader: a bit (1 << op) for every watched operation, the
+ * collector's own pid, and whether container init trees are left out.
+ */
 const volatile u32 watched_ops = 0;
 const volatile u32 self_tgid = 0;
+const volatile u32 exclude_container_init = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -315,6 +334,7 @@ const enum op *unused_op __attribute__((unused));
 const enum hook *unused_hook __attribute__((unused));
 const enum record_flag *unused_flag __attribute__((unused));
 const enum verdict *unused_verdict __attribute__((unused));
+const enum process_flag *unused_process_flag __attribute__((unused));
 const enum counter *unused_counter __attribute__((unused));
 
 /*
@@ -528,11 +548,16 @@ static __always_inline u32 login_uid(struct task_struct *task)
 	return BPF_CORE_READ(task, loginuid.val);
 }
 
-static __always_inline u64 exec_key(u32 tgid)
+/* Whether a process's records are left out because it is in a container's init tree. */
+static __always_inline bool excluded_init(struct process *p)
 {
-	struct process *p = bpf_map_lookup_elem(&processes, &tgid);
+	return exclude_container_init && p && (p->flags & PROCESS_CONTAINER_INIT);
+}
 
-	return p ? p->exec_ns : 0;
+/* Whether a process is its pid namespace's init, in a namespace below the host's. */
+static __always_inline bool container_init(struct proc_record *r)
+{
+	return r->ns_pid == 1 && r->pid != 1;
 }
 
 struct access {
@@ -602,7 +627,8 @@ static __noinline int report(struct access *a)
 	struct scratch *s;
 	struct record *r;
 	struct file *exe_file;
-	u32 zero = 0, size;
+	struct process *proc;
+	u32 zero = 0, size, tgid;
 	int path_len, exe_len;
 	u64 id;
 
@@ -629,6 +655,12 @@ static __noinline int report(struct access *a)
 	if (!watched_path(s, path_len))
 		return 0;
 
+	id = bpf_get_current_pid_tgid();
+	tgid = id >> 32;
+	proc = bpf_map_lookup_elem(&processes, &tgid);
+	if (excluded_init(proc))
+		return 0;
+
 	exe_len = 0;
 	exe_file = BPF_CORE_READ(task, mm, exe_file);
 	if (exe_file) {
@@ -640,10 +672,11 @@ static __noinline int report(struct access *a)
 			exe_len = 0;
 	}
 
-	id = bpf_get_current_pid_tgid();
 	r->kind = KIND_FILE;
 	r->auid = login_uid(task);
-	r->exec_ns = exec_key(id >> 32);
+	r->exec_ns = proc ? proc->exec_ns : 0;
+	if (proc && (proc->flags & PROCESS_CONTAINER_INIT))
+		r->flags |= RECORD_CONTAINER_INIT;
 	r->boot_ns = bpf_ktime_get_boot_ns();
 	r->cgroup_id = bpf_get_current_cgroup_id();
 	r->ret = a->ret;
@@ -1067,7 +1100,7 @@ SEC("raw_tracepoint/sched_process_exec")
 int process_exec(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct task_struct *task = (struct task_struct *)ctx->args[0];
-	struct process *parent, entry = {};
+	struct process *self, *parent, entry = {};
 	struct path root, exe, pwd;
 	struct mm_struct *mm;
 	struct scratch *s;
@@ -1083,10 +1116,22 @@ int process_exec(struct bpf_raw_tracepoint_args *ctx)
 
 	tgid = s->proc.pid;
 	ppid = s->proc.ppid;
+	self = bpf_map_lookup_elem(&processes, &tgid);
 	parent = bpf_map_lookup_elem(&processes, &ppid);
 	entry.exec_ns = s->proc.event_ns;
 	entry.parent_exec_ns = parent ? parent->exec_ns : 0;
+	/* An exec keeps the process in or out of its container's init tree. */
+	if (self)
+		entry.flags = self->flags;
+	else if (parent)
+		entry.flags = parent->flags & PROCESS_CONTAINER_INIT;
+	if (container_init(&s->proc))
+		entry.flags |= PROCESS_CONTAINER_INIT;
 	bpf_map_update_elem(&processes, &tgid, &entry, BPF_ANY);
+	if (excluded_init(&entry))
+		return 0;
+	if (entry.flags & PROCESS_CONTAINER_INIT)
+		s->proc.flags |= RECORD_CONTAINER_INIT;
 	s->proc.exec_ns = entry.exec_ns;
 	s->proc.parent_exec_ns = entry.parent_exec_ns;
 
@@ -1150,7 +1195,14 @@ int process_clone(struct bpf_raw_tracepoint_args *ctx)
 	parent = bpf_map_lookup_elem(&processes, &ppid);
 	entry.exec_ns = s->proc.event_ns;
 	entry.parent_exec_ns = parent ? parent->exec_ns : 0;
+	entry.flags = parent ? parent->flags & PROCESS_CONTAINER_INIT : 0;
+	if (container_init(&s->proc))
+		entry.flags |= PROCESS_CONTAINER_INIT;
 	bpf_map_update_elem(&processes, &tgid, &entry, BPF_ANY);
+	if (excluded_init(&entry))
+		return 0;
+	if (entry.flags & PROCESS_CONTAINER_INIT)
+		s->proc.flags |= RECORD_CONTAINER_INIT;
 	s->proc.exec_ns = entry.exec_ns;
 	s->proc.parent_exec_ns = entry.parent_exec_ns;
 	send_process(s, 0);
@@ -1177,6 +1229,12 @@ int process_exit(struct bpf_raw_tracepoint_args *ctx)
 
 	tgid = s->proc.pid;
 	p = bpf_map_lookup_elem(&processes, &tgid);
+	if (excluded_init(p)) {
+		bpf_map_delete_elem(&processes, &tgid);
+		return 0;
+	}
+	if (p && (p->flags & PROCESS_CONTAINER_INIT))
+		s->proc.flags |= RECORD_CONTAINER_INIT;
 	s->proc.exec_ns = p ? p->exec_ns : 0;
 	s->proc.parent_exec_ns = p ? p->parent_exec_ns : 0;
 	bpf_map_delete_elem(&processes, &tgid);

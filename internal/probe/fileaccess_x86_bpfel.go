@@ -93,7 +93,15 @@ type FileaccessProcess struct {
 	_            structs.HostLayout
 	ExecNs       uint64
 	ParentExecNs uint64
+	Flags        uint32
+	Pad          uint32
 }
+
+type FileaccessProcessFlag uint32
+
+const (
+	FileaccessProcessFlagPROCESS_CONTAINER_INIT FileaccessProcessFlag = 1
+)
 
 type FileaccessRecord struct {
 	_         structs.HostLayout
@@ -131,6 +139,7 @@ const (
 	FileaccessRecordFlagRECORD_EXE_TRUNCATED  FileaccessRecordFlag = 2
 	FileaccessRecordFlagRECORD_ARGS_TRUNCATED FileaccessRecordFlag = 4
 	FileaccessRecordFlagRECORD_CWD_TRUNCATED  FileaccessRecordFlag = 8
+	FileaccessRecordFlagRECORD_CONTAINER_INIT FileaccessRecordFlag = 16
 )
 
 type FileaccessRecordKind uint32
@@ -197,6 +206,7 @@ const (
 	FileaccessProgProcessExec             = "process_exec"
 	FileaccessProgProcessExit             = "process_exit"
 	FileaccessProgRawSysExit              = "raw_sys_exit"
+	FileaccessVarExcludeContainerInit     = "exclude_container_init"
 	FileaccessVarSelfTgid                 = "self_tgid"
 	FileaccessVarUnusedCounter            = "unused_counter"
 	FileaccessVarUnusedFlag               = "unused_flag"
@@ -204,6 +214,7 @@ const (
 	FileaccessVarUnusedKind               = "unused_kind"
 	FileaccessVarUnusedOp                 = "unused_op"
 	FileaccessVarUnusedProcRecord         = "unused_proc_record"
+	FileaccessVarUnusedProcessFlag        = "unused_process_flag"
 	FileaccessVarUnusedRecord             = "unused_record"
 	FileaccessVarUnusedVerdict            = "unused_verdict"
 	FileaccessVarWatchedOps               = "watched_ops"
@@ -286,16 +297,18 @@ type FileaccessMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type FileaccessVariableSpecs struct {
-	SelfTgid         *ebpf.VariableSpec `ebpf:"self_tgid"`
-	UnusedCounter    *ebpf.VariableSpec `ebpf:"unused_counter"`
-	UnusedFlag       *ebpf.VariableSpec `ebpf:"unused_flag"`
-	UnusedHook       *ebpf.VariableSpec `ebpf:"unused_hook"`
-	UnusedKind       *ebpf.VariableSpec `ebpf:"unused_kind"`
-	UnusedOp         *ebpf.VariableSpec `ebpf:"unused_op"`
-	UnusedProcRecord *ebpf.VariableSpec `ebpf:"unused_proc_record"`
-	UnusedRecord     *ebpf.VariableSpec `ebpf:"unused_record"`
-	UnusedVerdict    *ebpf.VariableSpec `ebpf:"unused_verdict"`
-	WatchedOps       *ebpf.VariableSpec `ebpf:"watched_ops"`
+	ExcludeContainerInit *ebpf.VariableSpec `ebpf:"exclude_container_init"`
+	SelfTgid             *ebpf.VariableSpec `ebpf:"self_tgid"`
+	UnusedCounter        *ebpf.VariableSpec `ebpf:"unused_counter"`
+	UnusedFlag           *ebpf.VariableSpec `ebpf:"unused_flag"`
+	UnusedHook           *ebpf.VariableSpec `ebpf:"unused_hook"`
+	UnusedKind           *ebpf.VariableSpec `ebpf:"unused_kind"`
+	UnusedOp             *ebpf.VariableSpec `ebpf:"unused_op"`
+	UnusedProcRecord     *ebpf.VariableSpec `ebpf:"unused_proc_record"`
+	UnusedProcessFlag    *ebpf.VariableSpec `ebpf:"unused_process_flag"`
+	UnusedRecord         *ebpf.VariableSpec `ebpf:"unused_record"`
+	UnusedVerdict        *ebpf.VariableSpec `ebpf:"unused_verdict"`
+	WatchedOps           *ebpf.VariableSpec `ebpf:"watched_ops"`
 }
 
 // FileaccessObjects contains all objects after they have been loaded into the kernel.
@@ -341,16 +354,18 @@ func (m *FileaccessMaps) Close() error {
 //
 // It can be passed to LoadFileaccessObjects or ebpf.CollectionSpec.LoadAndAssign.
 type FileaccessVariables struct {
-	SelfTgid         *ebpf.Variable `ebpf:"self_tgid"`
-	UnusedCounter    *ebpf.Variable `ebpf:"unused_counter"`
-	UnusedFlag       *ebpf.Variable `ebpf:"unused_flag"`
-	UnusedHook       *ebpf.Variable `ebpf:"unused_hook"`
-	UnusedKind       *ebpf.Variable `ebpf:"unused_kind"`
-	UnusedOp         *ebpf.Variable `ebpf:"unused_op"`
-	UnusedProcRecord *ebpf.Variable `ebpf:"unused_proc_record"`
-	UnusedRecord     *ebpf.Variable `ebpf:"unused_record"`
-	UnusedVerdict    *ebpf.Variable `ebpf:"unused_verdict"`
-	WatchedOps       *ebpf.Variable `ebpf:"watched_ops"`
+	ExcludeContainerInit *ebpf.Variable `ebpf:"exclude_container_init"`
+	SelfTgid             *ebpf.Variable `ebpf:"self_tgid"`
+	UnusedCounter        *ebpf.Variable `ebpf:"unused_counter"`
+	UnusedFlag           *ebpf.Variable `ebpf:"unused_flag"`
+	UnusedHook           *ebpf.Variable `ebpf:"unused_hook"`
+	UnusedKind           *ebpf.Variable `ebpf:"unused_kind"`
+	UnusedOp             *ebpf.Variable `ebpf:"unused_op"`
+	UnusedProcRecord     *ebpf.Variable `ebpf:"unused_proc_record"`
+	UnusedProcessFlag    *ebpf.Variable `ebpf:"unused_process_flag"`
+	UnusedRecord         *ebpf.Variable `ebpf:"unused_record"`
+	UnusedVerdict        *ebpf.Variable `ebpf:"unused_verdict"`
+	WatchedOps           *ebpf.Variable `ebpf:"watched_ops"`
 }
 
 // FileaccessPrograms contains all programs after they have been loaded into the kernel.

@@ -32,7 +32,11 @@ type Options struct {
 	// namespace, so a collector in a pid namespace of its own (a container
 	// without hostPID) is not recognized and may report its own accesses.
 	IgnorePID uint32
-	Logger    *zap.Logger
+	// ExcludeContainerInit leaves out the records of processes in a
+	// container's init tree: its pid 1 and what that forks, as opposed to
+	// processes entered from outside, like kubectl exec.
+	ExcludeContainerInit bool
+	Logger               *zap.Logger
 }
 
 // Probe is the loaded and attached programs.
@@ -88,6 +92,13 @@ func configure(spec *ebpf.CollectionSpec, opts Options) error {
 	}
 	if err := spec.Variables["self_tgid"].Set(opts.IgnorePID); err != nil {
 		return fmt.Errorf("setting the ignored pid: %w", err)
+	}
+	var excludeInit uint32
+	if opts.ExcludeContainerInit {
+		excludeInit = 1
+	}
+	if err := spec.Variables["exclude_container_init"].Set(excludeInit); err != nil {
+		return fmt.Errorf("setting the container init exclusion: %w", err)
 	}
 	spec.Maps["records"].MaxEntries = opts.RingBufferSize
 	return nil
@@ -271,10 +282,14 @@ func (p *Probe) fillPrefixes(opts Options) error {
 }
 
 // SeedProcess tells the kernel about a process that ran before the programs
-// attached, so that its file records carry its key. An entry the kernel has
+// attached, so that its file records carry its key and its children inherit
+// its place in or out of a container's init tree. An entry the kernel has
 // made since (an exec or clone seen meanwhile) is kept.
-func (p *Probe) SeedProcess(pid uint32, execNs, parentExecNs uint64) error {
+func (p *Probe) SeedProcess(pid uint32, execNs, parentExecNs uint64, containerInit bool) error {
 	value := FileaccessProcess{ExecNs: execNs, ParentExecNs: parentExecNs}
+	if containerInit {
+		value.Flags = uint32(FileaccessProcessFlagPROCESS_CONTAINER_INIT)
+	}
 	err := p.coll.Maps["processes"].Update(pid, &value, ebpf.UpdateNoExist)
 	if err != nil && !errors.Is(err, ebpf.ErrKeyExist) {
 		return fmt.Errorf("seeding process %d: %w", pid, err)

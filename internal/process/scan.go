@@ -13,6 +13,9 @@ type Seed struct {
 	PID          uint32
 	ExecNs       uint64
 	ParentExecNs uint64
+	// ContainerInit is set for a process in a container's init tree: pid 1
+	// of a pid namespace below the host's, or a descendant of one.
+	ContainerInit bool
 }
 
 // Scan adds the processes running on the procfs mounted at procRoot, normally
@@ -39,6 +42,8 @@ func (t *Table) Scan(procRoot string) ([]Seed, error) {
 	keys := make(map[uint32]uint64, len(dirents))
 	// pids pairs every pid read with its parent's.
 	var pids [][2]uint32
+	// nsInits holds the pids that are their pid namespace's init.
+	nsInits := make(map[uint32]bool)
 	var added []*entry
 	for _, d := range dirents {
 		pid, err := strconv.ParseUint(d.Name(), 10, 32)
@@ -50,6 +55,9 @@ func (t *Table) Scan(procRoot string) ([]Seed, error) {
 			continue
 		}
 		pids = append(pids, [2]uint32{info.Key.PID, info.PPID})
+		if info.NsPID == 1 && info.Key.PID != 1 {
+			nsInits[info.Key.PID] = true
+		}
 		if known := t.latest[info.Key.PID]; known != nil && known.info.Key.ExecNs >= info.StartNs {
 			keys[info.Key.PID] = known.info.Key.ExecNs
 			continue
@@ -65,15 +73,38 @@ func (t *Table) Scan(procRoot string) ([]Seed, error) {
 			e.info.ParentExecID = ExecID(t.hostName, e.info.ParentKey)
 		}
 	}
+	parents := make(map[uint32]uint32, len(pids))
+	for _, p := range pids {
+		parents[p[0]] = p[1]
+	}
 	seeds := make([]Seed, len(pids))
 	for i, p := range pids {
 		seeds[i] = Seed{
-			PID:          p[0],
-			ExecNs:       keys[p[0]],
-			ParentExecNs: t.scannedParent(keys, p[1]).ExecNs,
+			PID:           p[0],
+			ExecNs:        keys[p[0]],
+			ParentExecNs:  t.scannedParent(keys, p[1]).ExecNs,
+			ContainerInit: inInitTree(p[0], parents, nsInits),
 		}
 	}
 	return seeds, nil
+}
+
+// inInitTree says whether pid or one of its ancestors is a pid namespace's
+// init. The walk ends at the host's init, at a pid the scan did not read, and
+// after as many steps as there are pids, so a parent loop (pid reuse between
+// reads) cannot hold it.
+func inInitTree(pid uint32, parents map[uint32]uint32, nsInits map[uint32]bool) bool {
+	for range len(parents) + 1 {
+		if nsInits[pid] {
+			return true
+		}
+		ppid, ok := parents[pid]
+		if !ok || ppid == 0 || ppid == pid {
+			return false
+		}
+		pid = ppid
+	}
+	return false
 }
 
 // scannedParent returns the key of the parent pid ppid: as scanned, or as the

@@ -221,3 +221,27 @@ func sortedSeeds(seeds []Seed) []Seed {
 		return int(a.PID) - int(b.PID)
 	})
 }
+
+func TestInInitTreeFollowsParentsToANamespaceInit(t *testing.T) {
+	// 1 is the host's init; 100 is a pid namespace's init with a child 101
+	// and grandchild 102; 200 was entered into that namespace from outside.
+	parents := map[uint32]uint32{1: 0, 100: 1, 101: 100, 102: 101, 200: 1, 300: 301, 301: 300}
+	nsInits := map[uint32]bool{100: true}
+	tests := []struct {
+		pid  uint32
+		want bool
+	}{
+		{1, false},
+		{100, true},
+		{101, true},
+		{102, true},
+		{200, false},
+		{300, false}, // a parent loop from pid reuse ends the walk
+		{999, false}, // not scanned
+	}
+	for _, tt := range tests {
+		if got := inInitTree(tt.pid, parents, nsInits); got != tt.want {
+			t.Errorf("inInitTree(%d) = %v, want %v", tt.pid, got, tt.want)
+		}
+	}
+}

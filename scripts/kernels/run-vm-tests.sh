@@ -46,7 +46,7 @@ required_config=(
 )
 
 # The busybox applets the tests and /init call.
-applets=(sh cat echo mount mkdir poweroff uname sleep ls id insmod true unshare)
+applets=(sh cat echo mount mkdir poweroff uname sleep ls id insmod true unshare nsenter)
 
 # Modules the tests need that the cloud kernels build as modules.
 modules=(kernel/fs/overlayfs/overlay.ko)
