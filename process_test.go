@@ -175,18 +175,22 @@ func TestWatchedProcessEventsComeFirst(t *testing.T) {
 func TestProcessesRunningBeforeStart(t *testing.T) {
 	requireRoot(t)
 	dir, file := watchedFile(t)
-	// read is a shell builtin: the shell itself opens and reads the file.
-	shell := exec.Command("sh", "-c", "sleep 1; read line < "+file)
+	// read is a shell builtin: the shell itself opens and reads the file,
+	// once the receiver has started (which takes seconds in an emulated VM).
+	started := filepath.Join(t.TempDir(), "started")
+	script := "while [ ! -e " + started + " ]; do sleep 0.05; done; read line < " + file
+	shell := exec.Command("sh", "-c", script)
 	require.NoError(t, shell.Start())
 	t.Cleanup(func() { _ = shell.Wait() })
 
 	r := startReceiver(t, func(c *Config) { c.IncludePaths = []string{dir} })
+	require.NoError(t, os.WriteFile(started, nil, 0o644))
 	a := waitFor(t, r.sink, "the shell's read", func(a access) bool {
 		return a.event == "file_access.read" && a.pid == int64(shell.Process.Pid)
 	})
 	assert.Equal(t, "procfs", a.attrs["file_access.process.origin"])
 	assert.Equal(t, binary(t, "sh"), a.exe)
-	assert.Equal(t, []string{"sh", "-c", "sleep 1; read line < " + file}, stringSlice(a.attrs["process.command_args"]))
+	assert.Equal(t, []string{"sh", "-c", script}, stringSlice(a.attrs["process.command_args"]))
 	assert.NotEmpty(t, a.attrs["file_access.process.exec_id"])
 	assert.Equal(t, testBinary(t), a.attrs["file_access.process.parent.executable.path"])
 }
