@@ -14,14 +14,16 @@ import (
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/pcommon"
-	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
+	"k8s.io/client-go/kubernetes"
 
+	"github.com/fileaccess-otel/fileaccessreceiver/internal/container"
 	"github.com/fileaccess-otel/fileaccessreceiver/internal/convert"
+	"github.com/fileaccess-otel/fileaccessreceiver/internal/kube"
 	"github.com/fileaccess-otel/fileaccessreceiver/internal/metadata"
 	"github.com/fileaccess-otel/fileaccessreceiver/internal/probe"
 	"github.com/fileaccess-otel/fileaccessreceiver/internal/process"
@@ -59,11 +61,23 @@ type fileAccessReceiver struct {
 	next      consumer.Logs
 	obsrecv   *receiverhelper.ObsReport
 	telemetry *metadata.TelemetryBuilder
-	hostName  string
+	// receiverAttr names the receiver on its own metrics, as the standard
+	// receiver metrics do.
+	receiverAttr metric.MeasurementOption
+	hostName     string
 
 	processEvents processEvents
-	// Used by run only: the process table and the records being decoded.
-	processes *process.Table
+	// Used by run only: the process table, the container and pod of a
+	// record, and the records being decoded.
+	processes  *process.Table
+	containers *container.Resolver
+	pods       *kube.Watcher // nil unless kubernetes.enabled
+	// kubeClient makes the pod watch's client; nil makes one from the
+	// configuration. Tests set a fake.
+	kubeClient func() (kubernetes.Interface, error)
+	hold       *podHold
+	// apiErrors is the pod watch's error count last reported.
+	apiErrors uint64
 	file      record.Record
 	event     process.Event
 
@@ -97,6 +111,11 @@ func newReceiver(set receiver.Settings, cfg *Config, next consumer.Logs) (*fileA
 	if err != nil {
 		return nil, fmt.Errorf("reading the host name: %w", err)
 	}
+	if cfg.Kubernetes.Enabled {
+		// In a pod the host name is the pod's, which changes with every
+		// rollout; the node's name is what the records are about.
+		hostName = cfg.Kubernetes.NodeName
+	}
 	events, err := parseProcessEvents(cfg.ProcessEvents)
 	if err != nil {
 		return nil, err
@@ -108,6 +127,7 @@ func newReceiver(set receiver.Settings, cfg *Config, next consumer.Logs) (*fileA
 		next:          next,
 		obsrecv:       obsrecv,
 		telemetry:     telemetry,
+		receiverAttr:  metric.WithAttributes(attribute.String("receiver", set.ID.String())),
 		hostName:      hostName,
 	}, nil
 }
@@ -151,6 +171,12 @@ func (r *fileAccessReceiver) Start(_ context.Context, host component.Host) error
 		}
 	}
 
+	if err := r.startIdentity(); err != nil {
+		reader.Close()
+		p.Close()
+		return err
+	}
+
 	r.probe, r.reader, r.done = p, reader, make(chan struct{})
 	r.stopping.Store(false)
 	r.consumeCtx, r.cancelConsume = context.WithCancel(context.Background())
@@ -189,6 +215,10 @@ func (r *fileAccessReceiver) Shutdown(ctx context.Context) error {
 	r.cancelConsume()
 
 	err = errors.Join(err, r.reader.Close(), r.probe.Close())
+	if r.pods != nil {
+		r.pods.Stop()
+		r.pods = nil
+	}
 	r.telemetry.Shutdown()
 	r.probe, r.reader = nil, nil
 	return err
@@ -215,16 +245,17 @@ func (r *fileAccessReceiver) run(host component.Host, p *probe.Probe, reader *ri
 		now := time.Now()
 		switch {
 		case err == nil:
-			if err := r.handle(&b, sample.RawSample, pcommon.NewTimestampFromTime(now)); err != nil {
+			if err := r.handle(&b, sample.RawSample, now); err != nil {
 				loss.add(lostMalformed, 1)
 				loss.warn(lostMalformed, err)
 				break
 			}
-			if b.records.Len() >= r.cfg.MaxBatchSize {
+			if b.logs.LogRecordCount() >= r.cfg.MaxBatchSize {
 				r.flush(&b)
 			}
 		case errors.Is(err, os.ErrDeadlineExceeded):
 		case errors.Is(err, ringbuf.ErrFlushed) && r.stopping.Load():
+			r.releaseHeld(&b, now, true)
 			r.flush(&b)
 			loss.poll()
 			return
@@ -236,6 +267,7 @@ func (r *fileAccessReceiver) run(host component.Host, p *probe.Probe, reader *ri
 		}
 
 		if !now.Before(deadline) {
+			r.releaseHeld(&b, now, false)
 			r.flush(&b)
 			loss.poll()
 			deadline = now.Add(r.cfg.FlushInterval)
@@ -246,7 +278,8 @@ func (r *fileAccessReceiver) run(host component.Host, p *probe.Probe, reader *ri
 // handle turns one ring buffer sample into the batch's records: file
 // accesses with their process's context, and process events as the
 // process_events setting asks.
-func (r *fileAccessReceiver) handle(b *batch, sample []byte, observed pcommon.Timestamp) error {
+func (r *fileAccessReceiver) handle(b *batch, sample []byte, now time.Time) error {
+	observed := pcommon.NewTimestampFromTime(now)
 	kind, err := record.KindOf(sample)
 	if err != nil {
 		return err
@@ -255,13 +288,16 @@ func (r *fileAccessReceiver) handle(b *batch, sample []byte, observed pcommon.Ti
 		if err := record.Decode(sample, &r.file); err != nil {
 			return err
 		}
+		records, pod := r.recordsFor(b, r.file.CgroupID, r.file.PID, now)
+		first := records.Len()
 		pc := r.processContext(r.processes.Lookup(r.file.PID, r.file.ExecNs))
 		if r.processEvents == processEventsWatched && pc.Process != nil && !pc.Process.Announced {
 			pc.Process.Announced = true
 			event := announcement(pc.Process)
-			convert.AppendProcessEvent(b.records, record.KindExec, &event, pc, b.clock, observed)
+			convert.AppendProcessEvent(records, record.KindExec, &event, pc, b.clock, observed)
 		}
-		convert.AppendRecord(b.records, &r.file, pc, b.clock, observed)
+		convert.AppendRecord(records, &r.file, pc, b.clock, observed)
+		putPod(records, first, pod)
 		return nil
 	}
 
@@ -273,7 +309,9 @@ func (r *fileAccessReceiver) handle(b *batch, sample []byte, observed pcommon.Ti
 		info := r.processes.Exec(&r.event)
 		if r.processEvents == processEventsAll {
 			info.Announced = true
-			convert.AppendProcessEvent(b.records, kind, &r.event, r.processContext(info), b.clock, observed)
+			records, pod := r.recordsFor(b, r.event.CgroupID, r.event.PID, now)
+			convert.AppendProcessEvent(records, kind, &r.event, r.processContext(info), b.clock, observed)
+			putPod(records, records.Len()-1, pod)
 		}
 	case record.KindClone:
 		r.processes.Clone(&r.event)
@@ -281,7 +319,9 @@ func (r *fileAccessReceiver) handle(b *batch, sample []byte, observed pcommon.Ti
 		info := r.processes.Exit(&r.event)
 		announced := info != nil && info.Announced
 		if r.processEvents == processEventsAll || (r.processEvents == processEventsWatched && announced) {
-			convert.AppendProcessEvent(b.records, kind, &r.event, r.processContext(info), b.clock, observed)
+			records, pod := r.recordsFor(b, r.event.CgroupID, r.event.PID, now)
+			convert.AppendProcessEvent(records, kind, &r.event, r.processContext(info), b.clock, observed)
+			putPod(records, records.Len()-1, pod)
 		}
 	}
 	return nil
@@ -320,21 +360,8 @@ func announcement(p *process.Info) process.Event {
 	}
 }
 
-type batch struct {
-	logs    plog.Logs
-	records plog.LogRecordSlice
-	clock   convert.Clock
-	// lastRefusal is when a refusing consumer was last logged.
-	lastRefusal time.Time
-}
-
-func (r *fileAccessReceiver) newBatch() batch {
-	logs, records := convert.NewLogs(r.hostName, metadata.ScopeName, r.set.BuildInfo.Version)
-	return batch{logs: logs, records: records, clock: convert.NewClock()}
-}
-
 func (r *fileAccessReceiver) flush(b *batch) {
-	n := b.records.Len()
+	n := b.logs.LogRecordCount()
 	if n == 0 {
 		// Re-read the clocks anyway, so wall time follows NTP adjustments.
 		b.clock = convert.NewClock()

@@ -72,6 +72,13 @@ type running struct {
 
 func startReceiver(t *testing.T, mutate func(*Config)) running {
 	t.Helper()
+	return startReceiverWith(t, mutate, nil, nil)
+}
+
+// startReceiverWith starts a receiver whose metrics go to tel (none when nil),
+// letting prepare change it before Start.
+func startReceiverWith(t *testing.T, mutate func(*Config), tel *componenttest.Telemetry, prepare func(*fileAccessReceiver)) running {
+	t.Helper()
 	requireRoot(t)
 	cfg := createDefaultConfig()
 	cfg.FlushInterval = 20 * time.Millisecond
@@ -83,10 +90,16 @@ func startReceiver(t *testing.T, mutate func(*Config)) running {
 
 	core, logs := observer.New(zap.InfoLevel)
 	set := receivertest.NewNopSettings(metadata.Type)
+	if tel != nil {
+		set.TelemetrySettings = tel.NewTelemetrySettings()
+	}
 	set.Logger = zap.New(core)
 	sink := new(consumertest.LogsSink)
 	rcv, err := NewFactory().CreateLogs(context.Background(), set, cfg, sink)
 	require.NoError(t, err)
+	if prepare != nil {
+		prepare(rcv.(*fileAccessReceiver))
+	}
 	require.NoError(t, rcv.Start(context.Background(), componenttest.NewNopHost()))
 	t.Cleanup(func() { assert.NoError(t, rcv.Shutdown(context.Background())) })
 	return running{rcv: rcv.(*fileAccessReceiver), sink: sink, logs: logs}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -64,6 +66,11 @@ func runWorkload(args []string) error {
 			return err
 		}
 		return f.Close()
+	case "container-read":
+		// container-read PATH CGROUP: joins the cgroup directory CGROUP, a
+		// mount namespace of its own and the root PATH, as a container's
+		// process would, then reads /etc/passwd.
+		return readInContainer(path, args[2])
 	case "chroot-read":
 		// Reads PATH/etc/passwd from inside a chroot at PATH.
 		if err := syscall.Chroot(path); err != nil {
@@ -255,4 +262,25 @@ func doIO(call, path string) error {
 	defer os.Remove(other.Name())
 	defer other.Close()
 	return do(f, other)
+}
+
+func readInContainer(root, cgroup string) error {
+	pid := []byte(strconv.Itoa(os.Getpid()))
+	if err := os.WriteFile(filepath.Join(cgroup, "cgroup.procs"), pid, 0); err != nil {
+		return fmt.Errorf("joining the cgroup: %w", err)
+	}
+	// A new mount namespace and a root apply to the calling thread only, so
+	// the read must happen on the same one.
+	runtime.LockOSThread()
+	if err := unix.Unshare(unix.CLONE_NEWNS | unix.CLONE_FS); err != nil {
+		return fmt.Errorf("entering a mount namespace: %w", err)
+	}
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("making mounts private: %w", err)
+	}
+	if err := unix.Chroot(root); err != nil {
+		return fmt.Errorf("entering the root: %w", err)
+	}
+	_, err := os.ReadFile("/etc/passwd")
+	return err
 }

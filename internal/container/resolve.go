@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -139,6 +140,14 @@ func (r *Resolver) procPath(cgroupID uint64, pid uint32) (string, bool) {
 	path, ok := unifiedPath(data)
 	if !ok {
 		return "", false
+	}
+	if strings.HasPrefix(path, "/..") {
+		// The receiver runs in a cgroup namespace of its own (a pod without
+		// privileges always does), so the path is relative to that namespace
+		// and cannot be checked against the hierarchy. The container it names
+		// is taken as it is: a container's processes do not change cgroups.
+		_, named := FromCgroupPath(path)
+		return path, named
 	}
 	ino, err := inode(filepath.Join(r.cgroupRoot, path))
 	if err != nil || ino != cgroupID {

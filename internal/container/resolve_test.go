@@ -283,3 +283,20 @@ func TestResolverWithMissingCgroupRoot(t *testing.T) {
 	assert.False(t, ok)
 	assert.EqualValues(t, 1, r.Walks())
 }
+
+func TestResolverTakesTheContainerOfANamespacedProcPath(t *testing.T) {
+	h := newFakeHost(t)
+	// Read from a cgroup namespace of its own, as in an unprivileged pod,
+	// the path climbs out of that namespace and cannot be checked by inode.
+	h.setProc(100, "0::/../../kubepods-besteffort.slice/cri-containerd-"+containerdID+".scope\n")
+	h.setProc(101, "0::/../../system.slice/sshd.service\n")
+	r := h.resolver()
+
+	got, ok := r.Container(h.id(containerdCgroup), 100)
+	require.True(t, ok)
+	assert.Equal(t, ID{containerdID, RuntimeContainerd}, got)
+	assert.EqualValues(t, 0, r.Walks(), "the container id came from /proc")
+
+	_, ok = r.Container(h.id(sessionCgroup), 101)
+	assert.False(t, ok, "a namespaced path naming no container")
+}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"go.opentelemetry.io/collector/pdata/plog"
+
 	"github.com/fileaccess-otel/fileaccessreceiver/internal/process"
 	"github.com/fileaccess-otel/fileaccessreceiver/internal/record"
 )
@@ -49,6 +51,29 @@ func Body(r *record.Record) string {
 		b.Write(strconv.AppendInt(num[:0], r.Return, 10))
 	}
 	return b.String()
+}
+
+// PutPodInBodies puts where (namespace/pod) after the operation in the
+// bodies of records[first:], which Body, execBody and exitBody wrote:
+//
+//	📚 read     default/xwing /usr/bin/cat /etc/passwd
+func PutPodInBodies(records plog.LogRecordSlice, first int, where string) {
+	for i := first; i < records.Len(); i++ {
+		body := records.At(i).Body()
+		s := body.Str()
+		end := labelEnd(s)
+		body.SetStr(s[:end] + where + " " + s[end:])
+	}
+}
+
+// labelEnd returns where the label (the emoji, a space, the operation
+// padded to opWidth, a space) of a body ends.
+func labelEnd(body string) int {
+	emoji := strings.IndexByte(body, ' ')
+	if emoji < 0 {
+		return len(body)
+	}
+	return min(emoji+1+opWidth+1, len(body))
 }
 
 // opLabel returns the emoji, the padded operation and the space after it.

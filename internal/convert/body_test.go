@@ -1,7 +1,10 @@
 package convert
 
 import (
+	"slices"
 	"testing"
+
+	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/fileaccess-otel/fileaccessreceiver/internal/record"
 )
@@ -106,5 +109,32 @@ func TestBody(t *testing.T) {
 				t.Errorf("Body() = %q\n          want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestPutPodInBodies(t *testing.T) {
+	records := plog.NewLogRecordSlice()
+	for _, body := range []string{
+		"🚀 process  /usr/bin/vi /etc/passwd", // before first: left alone
+		"📚 read     /usr/bin/vi /etc/passwd",
+		"✂ truncate /usr/bin/vi /etc/passwd",
+		"💥 exit     /usr/bin/vi /etc/passwd 0",
+	} {
+		records.AppendEmpty().Body().SetStr(body)
+	}
+	PutPodInBodies(records, 1, "default/xwing")
+
+	var got []string
+	for _, lr := range records.All() {
+		got = append(got, lr.Body().Str())
+	}
+	want := []string{
+		"🚀 process  /usr/bin/vi /etc/passwd",
+		"📚 read     default/xwing /usr/bin/vi /etc/passwd",
+		"✂ truncate default/xwing /usr/bin/vi /etc/passwd",
+		"💥 exit     default/xwing /usr/bin/vi /etc/passwd 0",
+	}
+	if !slices.Equal(want, got) {
+		t.Errorf("bodies:\n got %q\nwant %q", got, want)
 	}
 }

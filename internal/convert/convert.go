@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
+	"github.com/fileaccess-otel/fileaccessreceiver/internal/container"
 	"github.com/fileaccess-otel/fileaccessreceiver/internal/record"
 )
 
@@ -28,6 +29,8 @@ const (
 	attrProcessRealUserID = string(semconv.ProcessRealUserIDKey)
 	attrThreadID          = string(semconv.ThreadIDKey)
 	attrThreadName        = string(semconv.ThreadNameKey)
+	attrContainerID       = string(semconv.ContainerIDKey)
+	attrContainerRuntime  = string(semconv.ContainerRuntimeNameKey)
 )
 
 // Attributes the semantic conventions have no name for. The conventions name
@@ -56,6 +59,14 @@ const alwaysPut = 15
 // ScopeLogs (scope name and version given), and the record slice to append to.
 func NewLogs(hostName, scopeName, scopeVersion string) (plog.Logs, plog.LogRecordSlice) {
 	logs := plog.NewLogs()
+	_, records := AppendResource(logs, hostName, scopeName, scopeVersion)
+	return logs, records
+}
+
+// AppendResource adds a ResourceLogs carrying host.name, with one ScopeLogs,
+// to logs; it returns the resource's attributes, for the caller to add who
+// the records belong to, and the record slice to append to.
+func AppendResource(logs plog.Logs, hostName, scopeName, scopeVersion string) (pcommon.Map, plog.LogRecordSlice) {
 	rl := logs.ResourceLogs().AppendEmpty()
 	rl.SetSchemaUrl(semconv.SchemaURL)
 	rl.Resource().Attributes().PutStr(attrHostName, hostName)
@@ -64,7 +75,16 @@ func NewLogs(hostName, scopeName, scopeVersion string) (plog.Logs, plog.LogRecor
 	sl.SetSchemaUrl(semconv.SchemaURL)
 	sl.Scope().SetName(scopeName)
 	sl.Scope().SetVersion(scopeVersion)
-	return logs, sl.LogRecords()
+	return rl.Resource().Attributes(), sl.LogRecords()
+}
+
+// PutContainer adds a container's id and, when its cgroup names it, its
+// runtime to resource attributes.
+func PutContainer(attrs pcommon.Map, c container.ID) {
+	attrs.PutStr(attrContainerID, c.ID)
+	if c.Runtime != container.RuntimeUnknown {
+		attrs.PutStr(attrContainerRuntime, c.Runtime)
+	}
 }
 
 // AppendRecord appends the log record of one access, with what the process

@@ -22,8 +22,10 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                         metric.Meter
-	ReceiverFileAccessRecordsLost metric.Int64Counter
+	meter                                 metric.Meter
+	ReceiverFileAccessKubernetesAPIErrors metric.Int64Counter
+	ReceiverFileAccessRecordsLost         metric.Int64Counter
+	ReceiverFileAccessRecordsWithoutPod   metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -50,9 +52,21 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	}
 	builder.meter = Meter(settings)
 	var err, errs error
+	builder.ReceiverFileAccessKubernetesAPIErrors, err = builder.meter.Int64Counter(
+		"otelcol_receiver_file_access_kubernetes_api_errors",
+		metric.WithDescription("Failed list and watch calls of the pod watch to the Kubernetes API server; it retries by itself. [Development]"),
+		metric.WithUnit("{error}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.ReceiverFileAccessRecordsLost, err = builder.meter.Int64Counter(
 		"otelcol_receiver_file_access_records_lost",
 		metric.WithDescription("File accesses that matched the filter but never became a log record, by reason. [Development]"),
+		metric.WithUnit("{record}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ReceiverFileAccessRecordsWithoutPod, err = builder.meter.Int64Counter(
+		"otelcol_receiver_file_access_records_without_pod",
+		metric.WithDescription("Records of a container whose pod was not known within kubernetes.pod_wait, handed on without pod attributes. [Development]"),
 		metric.WithUnit("{record}"),
 	)
 	errs = errors.Join(errs, err)

@@ -1,0 +1,109 @@
+package fileaccessreceiver
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.uber.org/zap"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/fileaccess-otel/fileaccessreceiver/internal/container"
+	"github.com/fileaccess-otel/fileaccessreceiver/internal/convert"
+	"github.com/fileaccess-otel/fileaccessreceiver/internal/kube"
+)
+
+// procRoot is where the host's processes are listed; in a DaemonSet with
+// hostPID it lists the node's.
+const procRoot = "/proc"
+
+// startIdentity sets up what tells a record's container (always) and pod
+// (with kubernetes.enabled). The pod watch starts without waiting for its
+// first list: records are held for their pods instead, so an API server that
+// cannot be reached never holds up a record for longer than pod_wait.
+func (r *fileAccessReceiver) startIdentity() error {
+	root := r.cfg.CgroupRoot
+	if root == "" {
+		found, err := container.FindCgroup2Mount(procRoot + "/self/mountinfo")
+		if err != nil {
+			r.set.Logger.Info("No cgroup v2 hierarchy; container ids come from /proc/<pid>/cgroup", zap.Error(err))
+		}
+		root = found
+	}
+	r.containers = container.NewResolver(root, procRoot, r.set.Logger)
+
+	r.hold = newPodHold(r.cfg.Kubernetes.PodWait, maxHeldRecords)
+	if !r.cfg.Kubernetes.Enabled {
+		return nil
+	}
+	newClient := r.kubeClient
+	if newClient == nil {
+		newClient = func() (kubernetes.Interface, error) {
+			return kube.NewClientset(kube.AuthType(r.cfg.Kubernetes.AuthType), r.cfg.Kubernetes.KubeConfigPath)
+		}
+	}
+	client, err := newClient()
+	if err != nil {
+		return fmt.Errorf("connecting to the Kubernetes API for kubernetes.enabled: %w", err)
+	}
+	pods := kube.NewWatcher(client, kube.Config{
+		NodeName: r.cfg.Kubernetes.NodeName,
+		Labels:   r.cfg.Kubernetes.Labels,
+	}, r.set.Logger)
+	if err := pods.Start(context.Background()); err != nil {
+		return fmt.Errorf("starting the pod watch of node %s: %w", r.cfg.Kubernetes.NodeName, err)
+	}
+	r.pods = pods
+	return nil
+}
+
+// recordsFor returns where the records of the task with this cgroup and pid
+// go: its owner's resource in the batch, or the hold while its container's
+// pod is not known yet; and the pod, when known.
+func (r *fileAccessReceiver) recordsFor(b *batch, cgroupID uint64, pid uint32, now time.Time) (plog.LogRecordSlice, *kube.Container) {
+	id, ok := r.containers.Container(cgroupID, pid)
+	if !ok {
+		return r.recordsOf(b, owner{}), nil
+	}
+	o := owner{container: id}
+	if r.pods == nil {
+		return r.recordsOf(b, o), nil
+	}
+	if pod, ok := r.pods.Lookup(id.ID); ok {
+		o.pod = pod
+		return r.recordsOf(b, o), pod
+	}
+	if r.hold.accepts(id.ID, now) {
+		return r.hold.recordsOf(id, now), nil
+	}
+	r.telemetry.ReceiverFileAccessRecordsWithoutPod.Add(context.Background(), 1, r.receiverAttr)
+	return r.recordsOf(b, o), nil
+}
+
+// putPod names the pod in the bodies of records[first:], as the compact
+// view does.
+func putPod(records plog.LogRecordSlice, first int, pod *kube.Container) {
+	if pod != nil {
+		convert.PutPodInBodies(records, first, pod.Namespace+"/"+pod.PodName)
+	}
+}
+
+// releaseHeld moves held records whose pod is now known, or whose wait is
+// over, into the batch.
+func (r *fileAccessReceiver) releaseHeld(b *batch, now time.Time, final bool) {
+	if r.pods == nil {
+		return
+	}
+	if errs := r.pods.APIErrors(); errs > r.apiErrors {
+		r.telemetry.ReceiverFileAccessKubernetesAPIErrors.Add(context.Background(), int64(errs-r.apiErrors), r.receiverAttr)
+		r.apiErrors = errs
+	}
+	withoutPod := r.hold.release(now, final, r.pods, func(o owner, held plog.LogRecordSlice) {
+		putPod(held, 0, o.pod)
+		held.MoveAndAppendTo(r.recordsOf(b, o))
+	})
+	if withoutPod > 0 {
+		r.telemetry.ReceiverFileAccessRecordsWithoutPod.Add(context.Background(), int64(withoutPod), r.receiverAttr)
+	}
+}
