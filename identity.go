@@ -7,7 +7,6 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/fileaccess-otel/fileaccessreceiver/internal/container"
 	"github.com/fileaccess-otel/fileaccessreceiver/internal/convert"
@@ -37,20 +36,21 @@ func (r *fileAccessReceiver) startIdentity() error {
 	if !r.cfg.Kubernetes.Enabled {
 		return nil
 	}
-	newClient := r.kubeClient
-	if newClient == nil {
-		newClient = func() (kubernetes.Interface, error) {
-			return kube.NewClientset(kube.AuthType(r.cfg.Kubernetes.AuthType), r.cfg.Kubernetes.KubeConfigPath)
+	watch := kube.Config{NodeName: r.cfg.Kubernetes.NodeName, Labels: r.cfg.Kubernetes.Labels}
+	var pods *kube.Watcher
+	if r.kubeClient != nil {
+		client, err := r.kubeClient()
+		if err != nil {
+			return fmt.Errorf("connecting to the Kubernetes API for kubernetes.enabled: %w", err)
+		}
+		pods = kube.NewWatcher(client, watch, r.set.Logger)
+	} else {
+		var err error
+		pods, err = kube.NewWatcherForAPI(kube.AuthType(r.cfg.Kubernetes.AuthType), r.cfg.Kubernetes.KubeConfigPath, watch, r.set.Logger)
+		if err != nil {
+			return fmt.Errorf("connecting to the Kubernetes API for kubernetes.enabled: %w", err)
 		}
 	}
-	client, err := newClient()
-	if err != nil {
-		return fmt.Errorf("connecting to the Kubernetes API for kubernetes.enabled: %w", err)
-	}
-	pods := kube.NewWatcher(client, kube.Config{
-		NodeName: r.cfg.Kubernetes.NodeName,
-		Labels:   r.cfg.Kubernetes.Labels,
-	}, r.set.Logger)
 	if err := pods.Start(context.Background()); err != nil {
 		return fmt.Errorf("starting the pod watch of node %s: %w", r.cfg.Kubernetes.NodeName, err)
 	}
@@ -61,6 +61,9 @@ func (r *fileAccessReceiver) startIdentity() error {
 // recordsFor returns where the records of the task with this cgroup and pid
 // go: its owner's resource in the batch, or the hold while its container's
 // pod is not known yet; and the pod, when known.
+//
+// Known limitation: the container is looked up when the record is read, so a
+// record of a container whose cgroup is removed before then has none.
 func (r *fileAccessReceiver) recordsFor(b *batch, cgroupID uint64, pid uint32, now time.Time) (plog.LogRecordSlice, *kube.Container) {
 	id, ok := r.containers.Container(cgroupID, pid)
 	if !ok {

@@ -53,7 +53,8 @@ func newPodContainer(t *testing.T) podContainer {
 			t.Fatalf("creating cgroup %s: %v", dir, err)
 		}
 		// Removed deepest first, once the workload has left it.
-		t.Cleanup(func() { _ = os.Remove(dir) })
+		created := dir
+		t.Cleanup(func() { _ = os.Remove(created) })
 	}
 	c.cgroup = dir
 

@@ -9,9 +9,10 @@ import (
 	"github.com/fileaccess-otel/fileaccessreceiver/internal/kube"
 )
 
-// maxHeldRecords bounds the records held for their pods: at a few hundred
-// bytes a record, a few megabytes, far more than containers starting at once
-// produce within any sensible pod_wait.
+// maxHeldRecords bounds the accesses whose records are held for their pods
+// (each may bring its process's exec record along): at a few hundred bytes a
+// record, a few megabytes, far more than containers starting at once produce
+// within any sensible pod_wait.
 const maxHeldRecords = 16384
 
 // podLookup finds the pod of a container; *kube.Watcher is one.
@@ -37,6 +38,8 @@ type heldRecords struct {
 	container container.ID
 	records   plog.LogRecordSlice
 	until     time.Time
+	// accesses is how many times records were asked for: what count holds.
+	accesses int
 }
 
 func newPodHold(wait time.Duration, limit int) *podHold {
@@ -66,11 +69,12 @@ func (h *podHold) accepts(containerID string, now time.Time) bool {
 // recordsOf returns the slice to append one held record of the container to.
 func (h *podHold) recordsOf(c container.ID, now time.Time) plog.LogRecordSlice {
 	h.count++
-	if held, ok := h.held[c.ID]; ok {
-		return held.records
+	held, ok := h.held[c.ID]
+	if !ok {
+		held = &heldRecords{container: c, records: plog.NewLogRecordSlice(), until: now.Add(h.wait)}
+		h.held[c.ID] = held
 	}
-	held := &heldRecords{container: c, records: plog.NewLogRecordSlice(), until: now.Add(h.wait)}
-	h.held[c.ID] = held
+	held.accesses++
 	return held.records
 }
 
@@ -89,7 +93,7 @@ func (h *podHold) release(now time.Time, final bool, pods podLookup, handOn func
 			h.gaveUp[id] = now.Add(h.wait)
 		}
 		handOn(owner{container: held.container, pod: pod}, held.records)
-		h.count -= n
+		h.count -= held.accesses
 		delete(h.held, id)
 	}
 	for id, retry := range h.gaveUp {

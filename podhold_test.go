@@ -72,6 +72,17 @@ func TestPodHold(t *testing.T) {
 		assert.True(t, h.accepts("a", start.Add(2*wait)), "held again once the retry time has come")
 	})
 
+	t.Run("the bound counts accesses, however many records each brings", func(t *testing.T) {
+		h := newPodHold(wait, 100)
+		for range 3 {
+			records := h.recordsOf(container.ID{ID: "a"}, start)
+			records.AppendEmpty() // the process's exec record
+			records.AppendEmpty() // its access
+		}
+		assert.Equal(t, 6, h.release(start.Add(wait), false, podsByContainer{}, released{}.handOn))
+		assert.Zero(t, h.count)
+	})
+
 	t.Run("the hold is bounded", func(t *testing.T) {
 		h := newPodHold(wait, 3)
 		holdRecords(h, "a", 3, start)

@@ -24,7 +24,10 @@ import (
 // logged only at the next change of a pod or any other object.
 type apiHealth struct {
 	logger *zap.Logger
-	errors atomic.Uint64
+	// viaTransport is set when the client's transport reports every call
+	// (NewWatcherForAPI); the informer's errors are then already counted.
+	viaTransport bool
+	errors       atomic.Uint64
 	// down is read on every informer event, so it is kept outside mu.
 	down atomic.Bool
 
@@ -38,7 +41,7 @@ type apiHealth struct {
 // failed records err, returned by a list or watch when the informer's
 // resource version was version and its sync state synced.
 func (h *apiHealth) failed(ctx context.Context, err error, version string, synced bool) {
-	if !counts(ctx, err) {
+	if h.viaTransport || !counts(ctx, err) {
 		return
 	}
 	n := h.errors.Add(1)
@@ -55,7 +58,7 @@ func (h *apiHealth) failed(ctx context.Context, err error, version string, synce
 
 // check logs the recovery if the informer moved on since the last failure.
 func (h *apiHealth) check(version string, synced bool) {
-	if !h.down.Load() {
+	if h.viaTransport || !h.down.Load() {
 		return
 	}
 	h.mu.Lock()

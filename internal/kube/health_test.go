@@ -5,9 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -69,4 +75,57 @@ func TestAPIHealthSeesAFirstSyncAsARecovery(t *testing.T) {
 	h.failed(context.Background(), errors.New("connection refused"), "", false)
 	h.check("", true)
 	assert.Equal(t, 1, logs.FilterMessage("Listing and watching pods works again").Len())
+}
+
+// TestRefusedAPIIsCountedAndRecovers: an API server that refuses
+// connections is noticed in the transport, where client-go's streaming list
+// would otherwise retry it silently, and its return is logged.
+func TestRefusedAPIIsCountedAndRecovers(t *testing.T) {
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := listener.Addr().String()
+	require.NoError(t, listener.Close()) // nothing listens there now
+
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	require.NoError(t, os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "http://`+addr+`"}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+users: [{name: u, user: {}}]
+current-context: c
+`), 0o600))
+
+	core, logs := observer.New(zap.InfoLevel)
+	w, err := NewWatcherForAPI(AuthTypeKubeConfig, kubeconfig, Config{NodeName: "node-a"}, zap.New(core))
+	require.NoError(t, err)
+	require.NoError(t, w.Start(context.Background()))
+	t.Cleanup(w.Stop)
+
+	require.Eventually(t, func() bool { return w.APIErrors() > 0 }, 10*time.Second, 20*time.Millisecond,
+		"a refused connection was not counted")
+	require.Eventually(t, func() bool { return logs.FilterMessageSnippet("Listing or watching pods failed").Len() == 1 },
+		5*time.Second, 20*time.Millisecond)
+
+	// The API comes back: an empty pod list and watches that stay open.
+	server := &http.Server{Handler: http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
+		rw.Header().Set("Content-Type", "application/json")
+		if req.URL.Query().Get("watch") == "true" {
+			rw.WriteHeader(http.StatusOK)
+			rw.(http.Flusher).Flush()
+			<-req.Context().Done()
+			return
+		}
+		_, _ = rw.Write([]byte(`{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":[]}`))
+	})}
+	var up net.Listener
+	require.Eventually(t, func() bool {
+		up, err = net.Listen("tcp", addr)
+		return err == nil
+	}, 5*time.Second, 50*time.Millisecond)
+	go func() { _ = server.Serve(up) }()
+	t.Cleanup(func() { _ = server.Close() })
+
+	require.Eventually(t, func() bool { return logs.FilterMessageSnippet("works again").Len() == 1 }, 30*time.Second, 50*time.Millisecond,
+		"the API's return was not logged")
+	assert.Equal(t, 1, logs.FilterMessageSnippet("Listing or watching pods failed").Len(), "warned once, not per failure")
 }

@@ -93,6 +93,11 @@ func (t *Table) Scan(procRoot string) ([]Seed, error) {
 // init. The walk ends at the host's init, at a pid the scan did not read, and
 // after as many steps as there are pids, so a parent loop (pid reuse between
 // reads) cannot hold it.
+//
+// Known limitation: a process entered into a namespace from outside whose
+// parent has exited has been re-parented to the namespace's init, so it is
+// taken for part of the init tree; the kernel, which saw the fork, knows
+// better for processes started after the receiver.
 func inInitTree(pid uint32, parents map[uint32]uint32, nsInits map[uint32]bool) bool {
 	for range len(parents) + 1 {
 		if nsInits[pid] {
