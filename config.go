@@ -53,6 +53,8 @@ type Config struct {
 	CgroupRoot string `mapstructure:"cgroup_root"`
 	// Kubernetes adds the pod of each container to its records.
 	Kubernetes KubernetesConfig `mapstructure:"kubernetes"`
+	// Dedup makes repeated identical accesses one record.
+	Dedup DedupConfig `mapstructure:"dedup"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -76,6 +78,20 @@ type KubernetesConfig struct {
 	// are held for it before they are handed on without it.
 	PodWait time.Duration `mapstructure:"pod_wait"`
 }
+
+// DedupConfig makes the accesses of one process to one file with one
+// operation within one window a single record, counted in the kernel.
+type DedupConfig struct {
+	// Window is the length of a window; 0 turns dedup off.
+	Window time.Duration `mapstructure:"window"`
+}
+
+// Dedup window bounds: below a flush interval a window saves little; a record
+// waits for its window to end, and past a minute that is no longer timely.
+const (
+	minDedupWindow = minFlushInterval
+	maxDedupWindow = time.Minute
+)
 
 // maxPodWait bounds how long records are held for their pod: they are held in
 // memory and a record's timeliness matters more than its pod beyond that.
@@ -142,6 +158,9 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("cgroup_root: %q is not an absolute path", cfg.CgroupRoot))
 	}
 	errs = append(errs, cfg.Kubernetes.validate())
+	if w := cfg.Dedup.Window; w != 0 && (w < minDedupWindow || w > maxDedupWindow) {
+		errs = append(errs, fmt.Errorf("dedup.window: %v, it must be 0 (off) or between %v and %v", w, minDedupWindow, maxDedupWindow))
+	}
 	return errors.Join(errs...)
 }
 
@@ -245,6 +264,7 @@ func (cfg *Config) probeOptions() (probe.Options, error) {
 		RingBufferSize:       uint32(cfg.RingBufferSize),
 		IgnorePID:            uint32(os.Getpid()),
 		ExcludeContainerInit: cfg.ExcludeContainerInit,
+		DedupWindow:          cfg.Dedup.Window,
 	}, nil
 }
 

@@ -96,6 +96,8 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"kubernetes without node name", func(c *Config) { c.Kubernetes.Enabled = true }, "kubernetes.node_name: empty; set it to this node's name"},
 		{"kubernetes auth type", func(c *Config) { k8sOn(c); c.Kubernetes.AuthType = "token" }, `kubernetes.auth_type: unknown value "token": use serviceAccount, kubeConfig or none`},
 		{"kubernetes pod wait", func(c *Config) { k8sOn(c); c.Kubernetes.PodWait = 2 * time.Minute }, "kubernetes.pod_wait: 2m0s, it must be between 0 and 1m0s"},
+		{"dedup window too short", func(c *Config) { c.Dedup.Window = time.Millisecond }, "dedup.window: 1ms, it must be 0 (off) or between 10ms and 1m0s"},
+		{"dedup window too long", func(c *Config) { c.Dedup.Window = time.Hour }, "dedup.window: 1h0m0s"},
 		{"kubernetes empty label", func(c *Config) { k8sOn(c); c.Kubernetes.Labels = []string{"app", ""} }, "kubernetes.labels[1]: empty label key"},
 	}
 	for _, tt := range tests {
@@ -119,6 +121,7 @@ func TestValidateAcceptsEdgeCases(t *testing.T) {
 		{"smallest ring buffer", func(c *Config) { c.RingBufferSize = 16384 }},
 		{"kubernetes off ignores its fields", func(c *Config) { c.Kubernetes.AuthType = "token" }},
 		{"kubernetes on with a node name", k8sOn},
+		{"dedup window", func(c *Config) { c.Dedup.Window = time.Second }},
 		{"pods not waited for", func(c *Config) { k8sOn(c); c.Kubernetes.PodWait = 0 }},
 	}
 	for _, tt := range tests {

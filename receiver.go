@@ -76,6 +76,7 @@ type fileAccessReceiver struct {
 	// configuration. Tests set a fake.
 	kubeClient func() (kubernetes.Interface, error)
 	hold       *podHold
+	dedup      *dedupHold // nil unless dedup.window is set
 	// apiErrors is the pod watch's error count last reported.
 	apiErrors uint64
 	file      record.Record
@@ -171,6 +172,10 @@ func (r *fileAccessReceiver) Start(_ context.Context, host component.Host) error
 		}
 	}
 
+	r.dedup = nil
+	if r.cfg.Dedup.Window > 0 {
+		r.dedup = newDedupHold(r.cfg.Dedup.Window)
+	}
 	if err := r.startIdentity(); err != nil {
 		reader.Close()
 		p.Close()
@@ -255,6 +260,7 @@ func (r *fileAccessReceiver) run(host component.Host, p *probe.Probe, reader *ri
 			}
 		case errors.Is(err, os.ErrDeadlineExceeded):
 		case errors.Is(err, ringbuf.ErrFlushed) && r.stopping.Load():
+			r.releaseDedup(&b, p, now, true)
 			r.releaseHeld(&b, now, true)
 			r.flush(&b)
 			loss.poll()
@@ -267,6 +273,7 @@ func (r *fileAccessReceiver) run(host component.Host, p *probe.Probe, reader *ri
 		}
 
 		if !now.Before(deadline) {
+			r.releaseDedup(&b, p, now, false)
 			r.releaseHeld(&b, now, false)
 			r.flush(&b)
 			loss.poll()
@@ -296,6 +303,13 @@ func (r *fileAccessReceiver) handle(b *batch, sample []byte, now time.Time) erro
 			event := announcement(pc.Process)
 			convert.AppendProcessEvent(records, record.KindExec, &event, pc, b.clock, observed)
 		}
+		putPod(records, first, pod)
+		if r.file.Dedup && r.dedup != nil {
+			held := r.dedup.recordsOf(dedupID{pid: r.file.PID, firstNs: r.file.BootNs}, r.file.CgroupID, now)
+			convert.AppendRecord(held, &r.file, pc, b.clock, observed)
+			return nil
+		}
+		first = records.Len()
 		convert.AppendRecord(records, &r.file, pc, b.clock, observed)
 		putPod(records, first, pod)
 		return nil

@@ -118,6 +118,8 @@ enum record_flag {
 	RECORD_CWD_TRUNCATED = 8,
 	/* The process descends from its container's init: see struct process. */
 	RECORD_CONTAINER_INIT = 16,
+	/* The record opens a dedup window: repeats of it are counted in the dedup map. */
+	RECORD_DEDUP = 32,
 };
 
 enum verdict {
@@ -262,6 +264,30 @@ struct scratch {
 	struct walk walk;
 };
 
+/*
+ * Dedup: the accesses of one process to one file with one operation within
+ * one window of dedup_window_ns (aligned to boot time, so user space can tell
+ * when a window has ended) make one record. The first is sent, flagged
+ * RECORD_DEDUP; the rest only count in the map, which user space reads and
+ * empties once the window is over. The inode pointer names the file while it
+ * is open, which it is during every access.
+ */
+struct dedup_key {
+	u64 inode;
+	u64 exec_ns;
+	u64 window;
+	u32 tgid;
+	u16 op;
+	u16 failed;
+};
+
+struct dedup_window {
+	u64 first_ns;	/* boot_ns of the record that opened the window */
+	u64 repeats;	/* accesses after that one */
+	u32 tgid;
+	u32 pad;
+};
+
 /* A hook's arguments, kept from kprobe to kretprobe. */
 struct pending_key {
 	u64 pid_tgid;
@@ -283,6 +309,8 @@ struct pending {
 const volatile u32 watched_ops = 0;
 const volatile u32 self_tgid = 0;
 const volatile u32 exclude_container_init = 0;
+/* The dedup window in nanoseconds; 0 turns dedup off. */
+const volatile u64 dedup_window_ns = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -318,6 +346,18 @@ struct {
 	__type(value, struct pending);
 } pending_hooks SEC(".maps");
 
+/*
+ * Open dedup windows. LRU, so that windows user space has not emptied yet
+ * cannot stop new ones from opening; user space sizes it to hold every window
+ * of a few seconds on a busy node.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct dedup_key);
+	__type(value, struct dedup_window);
+} dedup_windows SEC(".maps");
+
 /* Live processes by tgid. LRU, so that a missed exit cannot fill it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -335,6 +375,8 @@ const enum hook *unused_hook __attribute__((unused));
 const enum record_flag *unused_flag __attribute__((unused));
 const enum verdict *unused_verdict __attribute__((unused));
 const enum process_flag *unused_process_flag __attribute__((unused));
+const struct dedup_key *unused_dedup_key __attribute__((unused));
+const struct dedup_window *unused_dedup_window __attribute__((unused));
 const enum counter *unused_counter __attribute__((unused));
 
 /*
@@ -350,12 +392,17 @@ static __always_inline u32 bounded(u32 v, u32 mask)
 	return x;
 }
 
-static __always_inline void count(u32 which)
+static __always_inline void count_n(u32 which, u64 n)
 {
 	u64 *value = bpf_map_lookup_elem(&counters, &which);
 
 	if (value)
-		*value += 1;
+		*value += n;
+}
+
+static __always_inline void count(u32 which)
+{
+	count_n(which, 1);
 }
 
 static __always_inline struct mount *real_mount(struct vfsmount *vfsmnt)
@@ -619,24 +666,67 @@ static __always_inline int user_path(struct scratch *s, struct task_struct *task
 	return off;
 }
 
+/* Fills the dedup key of an access at now. */
+static __always_inline void dedup_key_of(struct dedup_key *key, struct access *a, struct inode *inode,
+					 struct process *proc, u32 tgid, u64 now)
+{
+	key->inode = (u64)inode;
+	key->exec_ns = proc ? proc->exec_ns : 0;
+	key->window = now / dedup_window_ns;
+	key->tgid = tgid;
+	key->op = a->op;
+	key->failed = a->ret < 0;
+}
+
+/* Counts the access in its open dedup window, if one is open. */
+static __always_inline bool dedup_counted(struct dedup_key *key)
+{
+	struct dedup_window *w = bpf_map_lookup_elem(&dedup_windows, key);
+
+	if (!w)
+		return false;
+	__sync_fetch_and_add(&w->repeats, 1);
+	return true;
+}
+
+/*
+ * Opens the dedup window of a watched access and returns true, or returns
+ * false when another CPU has just opened it, having counted the access there.
+ */
+static __always_inline bool dedup_open(struct dedup_key *key, u32 tgid, u64 now)
+{
+	struct dedup_window opened = { .first_ns = now, .tgid = tgid };
+
+	if (!bpf_map_update_elem(&dedup_windows, key, &opened, BPF_NOEXIST))
+		return true;
+	/* Not counted anywhere if the window vanished meanwhile: then send it. */
+	return !dedup_counted(key);
+}
+
 static __noinline int report(struct access *a)
 {
 	struct task_struct *task = (void *)bpf_get_current_task();
 	struct path target, root, exe;
-	struct dentry *dentry;
+	struct dedup_key key;
+	struct inode *inode;
 	struct scratch *s;
 	struct record *r;
 	struct file *exe_file;
 	struct process *proc;
 	u32 zero = 0, size, tgid;
 	int path_len, exe_len;
-	u64 id;
+	bool in_window = false;
+	u64 id, now;
 
 	s = bpf_map_lookup_elem(&scratch_space, &zero);
 	if (!s)
 		return 0;
 	r = &s->rec;
 	r->flags = 0;
+	id = bpf_get_current_pid_tgid();
+	tgid = id >> 32;
+	proc = NULL;
+	now = 0;
 
 	BPF_CORE_READ_INTO(&root, task, fs, root);
 	if (a->user_path) {
@@ -645,21 +735,35 @@ static __noinline int report(struct access *a)
 		r->mode = 0;
 	} else {
 		bpf_probe_read_kernel(&target, sizeof(target), a->target);
+		inode = BPF_CORE_READ(target.dentry, d_inode);
+		/* A repeat within an open window needs no path: its window was opened by a watched one. */
+		in_window = dedup_window_ns != 0;
+		if (in_window) {
+			now = bpf_ktime_get_boot_ns();
+			proc = bpf_map_lookup_elem(&processes, &tgid);
+			dedup_key_of(&key, a, inode, proc, tgid, now);
+			if (dedup_counted(&key))
+				return 0;
+		}
 		path_len = resolve_file_path(s, &target, &root);
-		dentry = target.dentry;
-		r->ino = BPF_CORE_READ(dentry, d_inode, i_ino);
-		r->mode = BPF_CORE_READ(dentry, d_inode, i_mode);
+		r->ino = BPF_CORE_READ(inode, i_ino);
+		r->mode = BPF_CORE_READ(inode, i_mode);
 	}
 	if (path_len <= 0 || path_len > PATH_CAP)
 		return 0;
 	if (!watched_path(s, path_len))
 		return 0;
-
-	id = bpf_get_current_pid_tgid();
-	tgid = id >> 32;
-	proc = bpf_map_lookup_elem(&processes, &tgid);
+	if (!in_window) {
+		now = bpf_ktime_get_boot_ns();
+		proc = bpf_map_lookup_elem(&processes, &tgid);
+	}
 	if (excluded_init(proc))
 		return 0;
+	if (in_window) {
+		if (!dedup_open(&key, tgid, now))
+			return 0;
+		r->flags |= RECORD_DEDUP;
+	}
 
 	exe_len = 0;
 	exe_file = BPF_CORE_READ(task, mm, exe_file);
@@ -677,12 +781,12 @@ static __noinline int report(struct access *a)
 	r->exec_ns = proc ? proc->exec_ns : 0;
 	if (proc && (proc->flags & PROCESS_CONTAINER_INIT))
 		r->flags |= RECORD_CONTAINER_INIT;
-	r->boot_ns = bpf_ktime_get_boot_ns();
+	r->boot_ns = now;
 	r->cgroup_id = bpf_get_current_cgroup_id();
 	r->ret = a->ret;
 	r->arg = a->arg;
 	r->mmap_flags = a->mmap_flags;
-	r->pid = id >> 32;
+	r->pid = tgid;
 	r->tid = (u32)id;
 	r->ppid = BPF_CORE_READ(task, real_parent, tgid);
 	r->uid = BPF_CORE_READ(task, cred, uid.val);
@@ -699,8 +803,21 @@ static __noinline int report(struct access *a)
 	size = sizeof(*r) + path_len + exe_len;
 	if (size > sizeof(*r) + 2 * PATH_CAP)
 		return 0;
-	if (bpf_ringbuf_output(&records, r, size, 0))
+	if (bpf_ringbuf_output(&records, r, size, 0)) {
 		count(COUNTER_RING_FULL);
+		/*
+		 * The window's record is lost, and with it the repeats counted
+		 * meanwhile: count them too, and let the next repeat open the
+		 * window again.
+		 */
+		if (in_window) {
+			struct dedup_window *w = bpf_map_lookup_elem(&dedup_windows, &key);
+
+			if (w)
+				count_n(COUNTER_RING_FULL, w->repeats);
+			bpf_map_delete_elem(&dedup_windows, &key);
+		}
+	}
 	return 0;
 }
 

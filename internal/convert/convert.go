@@ -47,6 +47,7 @@ const (
 	attrPathTruncated       = "file_access.path.truncated"
 	attrExecutableTruncated = "file_access.executable.truncated"
 	attrCgroupID            = "file_access.cgroup.id"
+	attrCount               = "file_access.count"
 	attrProcessGroupID      = "file_access.process.group.id"
 	attrProcessRealGroupID  = "file_access.process.real_group.id"
 )
@@ -107,6 +108,13 @@ func AppendRecord(
 	attrs.EnsureCapacity(attributeCount(r) + pc.attributeCount())
 	putAttributes(attrs, r)
 	pc.putAttributes(attrs, clock)
+}
+
+// PutCount puts on each record how many accesses it stands for, with dedup.
+func PutCount(records plog.LogRecordSlice, n uint64) {
+	for _, lr := range records.All() {
+		lr.Attributes().PutInt(attrCount, int64(n))
+	}
 }
 
 // eventName spells out the known names so that no record pays for a concatenation.

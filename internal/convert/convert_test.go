@@ -162,20 +162,6 @@ func TestPermissions(t *testing.T) {
 	}
 }
 
-// BenchmarkAppendRecord converts records in batches, as the receiver does.
-func BenchmarkAppendRecord(b *testing.B) {
-	const batch = 512
-	clock := ClockAt(bootEpoch)
-	_, records := NewLogs("node-1", "scope", "v")
-	b.ReportAllocs()
-	for b.Loop() {
-		if records.Len() == batch {
-			_, records = NewLogs("node-1", "scope", "v")
-		}
-		AppendRecord(records, &catReads, ProcessContext{}, clock, observed)
-	}
-}
-
 func TestAttributesAreValidUTF8(t *testing.T) {
 	r := record.Record{
 		Op:         record.OpRead,

@@ -22,6 +22,24 @@ const (
 	FileaccessCounterNR_COUNTERS             FileaccessCounter = 3
 )
 
+type FileaccessDedupKey struct {
+	_      structs.HostLayout
+	Inode  uint64
+	ExecNs uint64
+	Window uint64
+	Tgid   uint32
+	Op     uint16
+	Failed uint16
+}
+
+type FileaccessDedupWindow struct {
+	_       structs.HostLayout
+	FirstNs uint64
+	Repeats uint64
+	Tgid    uint32
+	Pad     uint32
+}
+
 type FileaccessHook uint32
 
 const (
@@ -140,6 +158,7 @@ const (
 	FileaccessRecordFlagRECORD_ARGS_TRUNCATED FileaccessRecordFlag = 4
 	FileaccessRecordFlagRECORD_CWD_TRUNCATED  FileaccessRecordFlag = 8
 	FileaccessRecordFlagRECORD_CONTAINER_INIT FileaccessRecordFlag = 16
+	FileaccessRecordFlagRECORD_DEDUP          FileaccessRecordFlag = 32
 )
 
 type FileaccessRecordKind uint32
@@ -184,6 +203,7 @@ const (
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	FileaccessMapCounters                 = "counters"
+	FileaccessMapDedupWindows             = "dedup_windows"
 	FileaccessMapPendingHooks             = "pending_hooks"
 	FileaccessMapPrefixes                 = "prefixes"
 	FileaccessMapProcesses                = "processes"
@@ -206,9 +226,12 @@ const (
 	FileaccessProgProcessExec             = "process_exec"
 	FileaccessProgProcessExit             = "process_exit"
 	FileaccessProgRawSysExit              = "raw_sys_exit"
+	FileaccessVarDedupWindowNs            = "dedup_window_ns"
 	FileaccessVarExcludeContainerInit     = "exclude_container_init"
 	FileaccessVarSelfTgid                 = "self_tgid"
 	FileaccessVarUnusedCounter            = "unused_counter"
+	FileaccessVarUnusedDedupKey           = "unused_dedup_key"
+	FileaccessVarUnusedDedupWindow        = "unused_dedup_window"
 	FileaccessVarUnusedFlag               = "unused_flag"
 	FileaccessVarUnusedHook               = "unused_hook"
 	FileaccessVarUnusedKind               = "unused_kind"
@@ -286,6 +309,7 @@ type FileaccessProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type FileaccessMapSpecs struct {
 	Counters     *ebpf.MapSpec `ebpf:"counters"`
+	DedupWindows *ebpf.MapSpec `ebpf:"dedup_windows"`
 	PendingHooks *ebpf.MapSpec `ebpf:"pending_hooks"`
 	Prefixes     *ebpf.MapSpec `ebpf:"prefixes"`
 	Processes    *ebpf.MapSpec `ebpf:"processes"`
@@ -297,9 +321,12 @@ type FileaccessMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type FileaccessVariableSpecs struct {
+	DedupWindowNs        *ebpf.VariableSpec `ebpf:"dedup_window_ns"`
 	ExcludeContainerInit *ebpf.VariableSpec `ebpf:"exclude_container_init"`
 	SelfTgid             *ebpf.VariableSpec `ebpf:"self_tgid"`
 	UnusedCounter        *ebpf.VariableSpec `ebpf:"unused_counter"`
+	UnusedDedupKey       *ebpf.VariableSpec `ebpf:"unused_dedup_key"`
+	UnusedDedupWindow    *ebpf.VariableSpec `ebpf:"unused_dedup_window"`
 	UnusedFlag           *ebpf.VariableSpec `ebpf:"unused_flag"`
 	UnusedHook           *ebpf.VariableSpec `ebpf:"unused_hook"`
 	UnusedKind           *ebpf.VariableSpec `ebpf:"unused_kind"`
@@ -332,6 +359,7 @@ func (o *FileaccessObjects) Close() error {
 // It can be passed to LoadFileaccessObjects or ebpf.CollectionSpec.LoadAndAssign.
 type FileaccessMaps struct {
 	Counters     *ebpf.Map `ebpf:"counters"`
+	DedupWindows *ebpf.Map `ebpf:"dedup_windows"`
 	PendingHooks *ebpf.Map `ebpf:"pending_hooks"`
 	Prefixes     *ebpf.Map `ebpf:"prefixes"`
 	Processes    *ebpf.Map `ebpf:"processes"`
@@ -342,6 +370,7 @@ type FileaccessMaps struct {
 func (m *FileaccessMaps) Close() error {
 	return _FileaccessClose(
 		m.Counters,
+		m.DedupWindows,
 		m.PendingHooks,
 		m.Prefixes,
 		m.Processes,
@@ -354,9 +383,12 @@ func (m *FileaccessMaps) Close() error {
 //
 // It can be passed to LoadFileaccessObjects or ebpf.CollectionSpec.LoadAndAssign.
 type FileaccessVariables struct {
+	DedupWindowNs        *ebpf.Variable `ebpf:"dedup_window_ns"`
 	ExcludeContainerInit *ebpf.Variable `ebpf:"exclude_container_init"`
 	SelfTgid             *ebpf.Variable `ebpf:"self_tgid"`
 	UnusedCounter        *ebpf.Variable `ebpf:"unused_counter"`
+	UnusedDedupKey       *ebpf.Variable `ebpf:"unused_dedup_key"`
+	UnusedDedupWindow    *ebpf.Variable `ebpf:"unused_dedup_window"`
 	UnusedFlag           *ebpf.Variable `ebpf:"unused_flag"`
 	UnusedHook           *ebpf.Variable `ebpf:"unused_hook"`
 	UnusedKind           *ebpf.Variable `ebpf:"unused_kind"`

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
@@ -36,7 +37,11 @@ type Options struct {
 	// container's init tree: its pid 1 and what that forks, as opposed to
 	// processes entered from outside, like kubectl exec.
 	ExcludeContainerInit bool
-	Logger               *zap.Logger
+	// DedupWindow, when not zero, makes the accesses of one process to one
+	// file with one operation within one window a single record; see
+	// TakeEndedDedupWindows.
+	DedupWindow time.Duration
+	Logger      *zap.Logger
 }
 
 // Probe is the loaded and attached programs.
@@ -99,6 +104,9 @@ func configure(spec *ebpf.CollectionSpec, opts Options) error {
 	}
 	if err := spec.Variables["exclude_container_init"].Set(excludeInit); err != nil {
 		return fmt.Errorf("setting the container init exclusion: %w", err)
+	}
+	if err := spec.Variables["dedup_window_ns"].Set(uint64(opts.DedupWindow.Nanoseconds())); err != nil {
+		return fmt.Errorf("setting the dedup window: %w", err)
 	}
 	spec.Maps["records"].MaxEntries = opts.RingBufferSize
 	return nil

@@ -122,8 +122,15 @@ type Record struct {
 	// Executable is the path of the process's executable, empty for kernel threads.
 	Executable          string
 	ExecutableTruncated bool
+	// Dedup is set when the record opened a dedup window: its repeats within
+	// the window are counted in the kernel, not sent.
+	Dedup bool
 	// Comm is the thread's name, at most 15 bytes.
 	Comm string
+
+	// text holds the strings of the records decoded into this one; it is
+	// kept from one Decode to the next, and shared by copies of the Record.
+	text *text
 }
 
 type header = probe.FileaccessRecord
@@ -135,7 +142,11 @@ var ErrShort = errors.New("ring buffer sample shorter than its record")
 
 // Decode fills r from one ring buffer sample. The header is copied out of the
 // sample in one load (ring buffer samples are 8-byte aligned) and the strings
-// are copies, so the sample's buffer may be reused afterwards.
+// are copies, so the sample's buffer may be reused afterwards. Decoding into
+// the same Record again and again is what makes the strings cheap: they are
+// copied into buffers the Record keeps, and an executable or thread name
+// equal to the previous record's is that record's string. A Record (and its
+// copies) is for one goroutine at a time.
 func Decode(sample []byte, r *Record) error {
 	if len(sample) < headerSize {
 		return fmt.Errorf("%w: %d bytes, the header alone is %d", ErrShort, len(sample), headerSize)
@@ -149,6 +160,11 @@ func Decode(sample []byte, r *Record) error {
 		return fmt.Errorf("%w: %d bytes of paths announced, %d present", ErrShort, int(h.PathLen)+int(h.ExeLen), len(rest))
 	}
 
+	t := r.text
+	if t == nil {
+		t = new(text)
+	}
+	exe := rest[h.PathLen : int(h.PathLen)+int(h.ExeLen)]
 	*r = Record{
 		BootNs:              h.BootNs,
 		ExecNs:              h.ExecNs,
@@ -168,11 +184,13 @@ func Decode(sample []byte, r *Record) error {
 		Op:                  Op(h.Op),
 		Hook:                Hook(h.Hook),
 		Syscall:             h.SyscallNr,
-		Path:                string(rest[:h.PathLen]),
+		Path:                t.copy(rest[:h.PathLen]),
 		PathTruncated:       h.Flags&uint16(probe.FileaccessRecordFlagRECORD_PATH_TRUNCATED) != 0,
-		Executable:          string(rest[h.PathLen : int(h.PathLen)+int(h.ExeLen)]),
+		Executable:          t.reuse(r.Executable, exe),
 		ExecutableTruncated: h.Flags&uint16(probe.FileaccessRecordFlagRECORD_EXE_TRUNCATED) != 0,
-		Comm:                cString(h.Comm[:]),
+		Dedup:               h.Flags&uint16(probe.FileaccessRecordFlagRECORD_DEDUP) != 0,
+		Comm:                t.reuse(r.Comm, cBytes(h.Comm[:])),
+		text:                t,
 	}
 	switch r.Op {
 	case OpMmap:
@@ -181,6 +199,15 @@ func Decode(sample []byte, r *Record) error {
 		r.Mask = uint32(h.Arg)
 	}
 	return nil
+}
+
+// cBytes returns the bytes of a NUL-terminated C string, without the NUL.
+func cBytes(b []int8) []byte {
+	n := 0
+	for n < len(b) && b[n] != 0 {
+		n++
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(b))), n)
 }
 
 func cString(b []int8) string {
