@@ -650,3 +650,19 @@ func copyFile(t *testing.T, from, to string) {
 	_, err = io.Copy(dst, src)
 	require.NoError(t, err)
 }
+
+// TestAnonymousFilesAreNotFileAccesses: pipes, sockets and anonymous inodes
+// have no path a prefix could match, even the root.
+func TestAnonymousFilesAreNotFileAccesses(t *testing.T) {
+	r := startReceiver(t, func(c *Config) { c.IncludePaths = []string{"/"} })
+	pid := runWorkloadChild(t, "anonymous-io", "-")
+	waitFor(t, r.sink, "the workload's exit", func(a access) bool {
+		return a.event == "file_access.process.exit" && a.pid == int64(pid)
+	})
+	for _, a := range fileAccesses(r.sink) {
+		if a.pid == int64(pid) && (a.event == "file_access.read" || a.event == "file_access.write") {
+			assert.True(t, strings.HasPrefix(a.path, "/") && a.attrs["file.mode"] != nil,
+				"an anonymous file reported as a file access: %s", a.body)
+		}
+	}
+}

@@ -66,6 +66,10 @@ func runWorkload(args []string) error {
 			return err
 		}
 		return f.Close()
+	case "anonymous-io":
+		// Writes and reads a byte through a pipe, a socket pair and an
+		// eventfd: files with no path.
+		return anonymousIO()
 	case "container-read":
 		// container-read PATH CGROUP: joins the cgroup directory CGROUP, a
 		// mount namespace of its own and the root PATH, as a container's
@@ -283,4 +287,29 @@ func readInContainer(root, cgroup string) error {
 	}
 	_, err := os.ReadFile("/etc/passwd")
 	return err
+}
+
+func anonymousIO() error {
+	var pipe [2]int
+	if err := unix.Pipe(pipe[:]); err != nil {
+		return err
+	}
+	sockets, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	if err != nil {
+		return err
+	}
+	event, err := unix.Eventfd(0, 0)
+	if err != nil {
+		return err
+	}
+	pairs := [][2]int{{pipe[1], pipe[0]}, {sockets[0], sockets[1]}, {event, event}}
+	for _, p := range pairs {
+		if _, err := unix.Write(p[0], []byte{1, 0, 0, 0, 0, 0, 0, 0}); err != nil {
+			return err
+		}
+		if _, err := unix.Read(p[1], make([]byte, 8)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -60,6 +60,10 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define ERESTART_RESTARTBLOCK 516
 /* x86 thread_info status bit of a task in a 32-bit (int 0x80) system call. */
 #define TS_COMPAT 0x0002
+/* Superblock magics of the pseudo filesystems behind anonymous files. */
+#define PIPEFS_MAGIC 0x50495045
+#define SOCKFS_MAGIC 0x534F434B
+#define ANON_INODE_FS_MAGIC 0x09041934
 #define EPERM 1
 #define EACCES 13
 
@@ -666,6 +670,19 @@ static __always_inline int user_path(struct scratch *s, struct task_struct *task
 	return off;
 }
 
+/*
+ * Whether the file is an anonymous pipe, a socket or an anonymous inode
+ * (eventfd, epoll, timerfd, ...): most reads and writes of a busy node are
+ * theirs, they have no path a prefix could match, and telling so from the
+ * superblock costs two loads instead of a path walk.
+ */
+static __always_inline bool anonymous_file(struct inode *inode)
+{
+	unsigned long magic = BPF_CORE_READ(inode, i_sb, s_magic);
+
+	return magic == PIPEFS_MAGIC || magic == SOCKFS_MAGIC || magic == ANON_INODE_FS_MAGIC;
+}
+
 /* Fills the dedup key of an access at now. */
 static __always_inline void dedup_key_of(struct dedup_key *key, struct access *a, struct inode *inode,
 					 struct process *proc, u32 tgid, u64 now)
@@ -736,6 +753,8 @@ static __noinline int report(struct access *a)
 	} else {
 		bpf_probe_read_kernel(&target, sizeof(target), a->target);
 		inode = BPF_CORE_READ(target.dentry, d_inode);
+		if (anonymous_file(inode))
+			return 0;
 		/* A repeat within an open window needs no path: its window was opened by a watched one. */
 		in_window = dedup_window_ns != 0;
 		if (in_window) {
@@ -835,6 +854,8 @@ static __noinline int watched_target(struct path *target_ptr)
 		return 0;
 	BPF_CORE_READ_INTO(&root, task, fs, root);
 	bpf_probe_read_kernel(&target, sizeof(target), target_ptr);
+	if (anonymous_file(BPF_CORE_READ(target.dentry, d_inode)))
+		return 0;
 	path_len = resolve_file_path(s, &target, &root);
 	if (path_len <= 0 || path_len > PATH_CAP)
 		return 0;
