@@ -55,8 +55,11 @@ test: build
 test-kernels:
 	bash scripts/kernels/test-kernels.sh
 
+# The Go benchmarks, the kernel cost of the programs and the whole collector
+# under load, as one table; needs root. BENCH_QUICK=1 shortens it, see
+# scripts/bench.sh.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	@GO="$(GO)" MAKE="$(MAKE)" OTELCOL="$(OTELCOL)" bash scripts/bench.sh
 
 lint: vet
 

@@ -60,6 +60,11 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define ERESTART_RESTARTBLOCK 516
 /* x86 thread_info status bit of a task in a 32-bit (int 0x80) system call. */
 #define TS_COMPAT 0x0002
+/* Ring buffer output flags and query, from the kernel's UAPI. */
+#define BPF_RB_NO_WAKEUP 1
+#define BPF_RB_FORCE_WAKEUP 2
+#define BPF_RB_AVAIL_DATA 0
+
 /* Superblock magics of the pseudo filesystems behind anonymous files. */
 #define PIPEFS_MAGIC 0x50495045
 #define SOCKFS_MAGIC 0x534F434B
@@ -315,6 +320,12 @@ const volatile u32 self_tgid = 0;
 const volatile u32 exclude_container_init = 0;
 /* The dedup window in nanoseconds; 0 turns dedup off. */
 const volatile u64 dedup_window_ns = 0;
+/*
+ * Unread bytes in the ring at which the reader is woken: a quarter of the
+ * ring, and three quarters, where every record wakes it. Set by the loader.
+ */
+const volatile u64 wakeup_bytes = 1;
+const volatile u64 urgent_bytes = 1;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -407,6 +418,23 @@ static __always_inline void count_n(u32 which, u64 n)
 static __always_inline void count(u32 which)
 {
 	count_n(which, 1);
+}
+
+/*
+ * Whether a record of size bytes wakes the reader. A wakeup is an interrupt
+ * the CPU sends itself, which costs microseconds in a virtual machine, and
+ * the reader looks at the ring at least every flush interval anyway. So it is
+ * woken only when the unread bytes cross a quarter of the ring, and, should
+ * that crossing have been missed by CPUs writing at once, by every record once
+ * three quarters are unread.
+ */
+static __always_inline u64 wakeup(u32 size)
+{
+	u64 unread = bpf_ringbuf_query(&records, BPF_RB_AVAIL_DATA);
+
+	if ((unread < wakeup_bytes && unread + size >= wakeup_bytes) || unread >= urgent_bytes)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
 }
 
 static __always_inline struct mount *real_mount(struct vfsmount *vfsmnt)
@@ -822,7 +850,7 @@ static __noinline int report(struct access *a)
 	size = sizeof(*r) + path_len + exe_len;
 	if (size > sizeof(*r) + 2 * PATH_CAP)
 		return 0;
-	if (bpf_ringbuf_output(&records, r, size, 0)) {
+	if (bpf_ringbuf_output(&records, r, size, wakeup(size))) {
 		count(COUNTER_RING_FULL);
 		/*
 		 * The window's record is lost, and with it the repeats counted
@@ -1230,7 +1258,7 @@ static __always_inline void send_process(struct scratch *s, u32 data_len)
 
 	if (size > sizeof(s->proc) + 3 * PATH_CAP)
 		return;
-	if (bpf_ringbuf_output(&records, &s->proc, size, 0))
+	if (bpf_ringbuf_output(&records, &s->proc, size, wakeup(size)))
 		count(COUNTER_RING_FULL);
 }
 

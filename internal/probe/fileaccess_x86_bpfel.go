@@ -240,6 +240,8 @@ const (
 	FileaccessVarUnusedProcessFlag        = "unused_process_flag"
 	FileaccessVarUnusedRecord             = "unused_record"
 	FileaccessVarUnusedVerdict            = "unused_verdict"
+	FileaccessVarUrgentBytes              = "urgent_bytes"
+	FileaccessVarWakeupBytes              = "wakeup_bytes"
 	FileaccessVarWatchedOps               = "watched_ops"
 )
 
@@ -335,6 +337,8 @@ type FileaccessVariableSpecs struct {
 	UnusedProcessFlag    *ebpf.VariableSpec `ebpf:"unused_process_flag"`
 	UnusedRecord         *ebpf.VariableSpec `ebpf:"unused_record"`
 	UnusedVerdict        *ebpf.VariableSpec `ebpf:"unused_verdict"`
+	UrgentBytes          *ebpf.VariableSpec `ebpf:"urgent_bytes"`
+	WakeupBytes          *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 	WatchedOps           *ebpf.VariableSpec `ebpf:"watched_ops"`
 }
 
@@ -397,6 +401,8 @@ type FileaccessVariables struct {
 	UnusedProcessFlag    *ebpf.Variable `ebpf:"unused_process_flag"`
 	UnusedRecord         *ebpf.Variable `ebpf:"unused_record"`
 	UnusedVerdict        *ebpf.Variable `ebpf:"unused_verdict"`
+	UrgentBytes          *ebpf.Variable `ebpf:"urgent_bytes"`
+	WakeupBytes          *ebpf.Variable `ebpf:"wakeup_bytes"`
 	WatchedOps           *ebpf.Variable `ebpf:"watched_ops"`
 }
 

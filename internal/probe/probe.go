@@ -108,6 +108,15 @@ func configure(spec *ebpf.CollectionSpec, opts Options) error {
 	if err := spec.Variables["dedup_window_ns"].Set(uint64(opts.DedupWindow.Nanoseconds())); err != nil {
 		return fmt.Errorf("setting the dedup window: %w", err)
 	}
+	// The reader is woken when a quarter of the ring is unread, and by every
+	// record past three quarters; otherwise it looks on its own schedule.
+	size := uint64(opts.RingBufferSize)
+	if err := spec.Variables["wakeup_bytes"].Set(size / 4); err != nil {
+		return fmt.Errorf("setting the ring's wakeup level: %w", err)
+	}
+	if err := spec.Variables["urgent_bytes"].Set(size / 4 * 3); err != nil {
+		return fmt.Errorf("setting the ring's urgent wakeup level: %w", err)
+	}
 	spec.Maps["records"].MaxEntries = opts.RingBufferSize
 	return nil
 }
