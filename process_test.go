@@ -1,6 +1,7 @@
 package fileaccessreceiver
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -193,4 +194,32 @@ func TestProcessesRunningBeforeStart(t *testing.T) {
 	assert.Equal(t, []string{"sh", "-c", script}, stringSlice(a.attrs["process.command_args"]))
 	assert.NotEmpty(t, a.attrs["file_access.process.exec_id"])
 	assert.Equal(t, testBinary(t), a.attrs["file_access.process.parent.executable.path"])
+}
+
+// TestForkStormKeepsTheProcessTableBounded: hundreds of short-lived
+// processes through a table bounded far below their number: it never holds
+// more than its bound, ended processes make room, and every process's reads
+// still carry its executable.
+func TestForkStormKeepsTheProcessTableBounded(t *testing.T) {
+	const bound, runs = 64, 600
+	dir, file := watchedFile(t)
+	r := startReceiverWith(t, func(c *Config) { c.IncludePaths = []string{dir} }, nil,
+		func(r *fileAccessReceiver) { r.tableSize = bound })
+	cat := binary(t, "cat")
+	catAsRun, err := exec.LookPath("cat")
+	require.NoError(t, err)
+
+	runWorkloadChild(t, "spawn", file, strconv.Itoa(runs), catAsRun)
+	seen := map[int64]bool{}
+	waitFor(t, r.sink, "a read by each of the cats", func(a access) bool {
+		if a.event == "file_access.read" && a.path == file {
+			assert.Equal(t, cat, a.exe, "a read without its executable: pid %d", a.pid)
+			seen[a.pid] = true
+		}
+		return len(seen) >= runs
+	})
+
+	require.NoError(t, r.rcv.Shutdown(context.Background()))
+	assert.LessOrEqual(t, r.rcv.processes.Len(), bound)
+	assert.Positive(t, r.rcv.processes.Evicted(), "the storm should have needed evictions")
 }

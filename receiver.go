@@ -67,6 +67,8 @@ type fileAccessReceiver struct {
 	hostName     string
 
 	processEvents processEvents
+	// tableSize bounds the process table: maxProcesses, or less in tests.
+	tableSize int
 	// Used by run only: the process table, the container and pod of a
 	// record, and the records being decoded.
 	processes  *process.Table
@@ -123,6 +125,7 @@ func newReceiver(set receiver.Settings, cfg *Config, next consumer.Logs) (*fileA
 	}
 	return &fileAccessReceiver{
 		processEvents: events,
+		tableSize:     maxProcesses,
 		set:           set,
 		cfg:           cfg,
 		next:          next,
@@ -159,7 +162,7 @@ func (r *fileAccessReceiver) Start(_ context.Context, host component.Host) error
 		return fmt.Errorf("opening the ring buffer: %w", err)
 	}
 
-	r.processes = process.NewTable(r.hostName, maxProcesses, exitedProcessGrace)
+	r.processes = process.NewTable(r.hostName, r.tableSize, exitedProcessGrace)
 	seeds, err := r.processes.Scan("/proc")
 	if err != nil {
 		reader.Close()
