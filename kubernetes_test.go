@@ -16,7 +16,6 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -202,20 +201,7 @@ func TestRecordsOfAnUnknownPodLeaveAfterTheWait(t *testing.T) {
 }
 
 func withoutPod(t *testing.T, tel *componenttest.Telemetry, r *fileAccessReceiver) int64 {
-	t.Helper()
-	m, err := tel.GetMetric("otelcol_receiver_file_access_records_without_pod")
-	if err != nil {
-		return 0
-	}
-	sum, ok := m.Data.(metricdata.Sum[int64])
-	require.True(t, ok, "a sum: %T", m.Data)
-	var total int64
-	for _, dp := range sum.DataPoints {
-		if id, _ := dp.Attributes.Value("receiver"); id.AsString() == r.set.ID.String() {
-			total += dp.Value
-		}
-	}
-	return total
+	return counterSum(t, tel, "otelcol_receiver_file_access_records_without_pod", r.set.ID.String(), "")
 }
 
 // waitForResource waits for a record that matches and returns its

@@ -418,7 +418,14 @@ func TestRingBufferOverflowIsCounted(t *testing.T) {
 }
 
 func lostRecords(t *testing.T, tel *componenttest.Telemetry, receiverID, reason string) int64 {
-	m, err := tel.GetMetric("otelcol_receiver_file_access_records_lost")
+	return counterSum(t, tel, "otelcol_receiver_file_access_records_lost", receiverID, reason)
+}
+
+// counterSum adds up a counter of the receiver's own telemetry over the data
+// points of one receiver, and of one reason unless reason is empty.
+func counterSum(t *testing.T, tel *componenttest.Telemetry, name, receiverID, reason string) int64 {
+	t.Helper()
+	m, err := tel.GetMetric(name)
 	if err != nil {
 		return 0
 	}
@@ -428,7 +435,7 @@ func lostRecords(t *testing.T, tel *componenttest.Telemetry, receiverID, reason 
 	for _, dp := range sum.DataPoints {
 		r, _ := dp.Attributes.Value("reason")
 		id, _ := dp.Attributes.Value("receiver")
-		if r.AsString() == reason && id.AsString() == receiverID {
+		if (reason == "" || r.AsString() == reason) && id.AsString() == receiverID {
 			total += dp.Value
 		}
 	}
