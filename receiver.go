@@ -289,58 +289,75 @@ func (r *fileAccessReceiver) run(host component.Host, p *probe.Probe, reader *ri
 // accesses with their process's context, and process events as the
 // process_events setting asks.
 func (r *fileAccessReceiver) handle(b *batch, sample []byte, now time.Time) error {
-	observed := pcommon.NewTimestampFromTime(now)
 	kind, err := record.KindOf(sample)
 	if err != nil {
 		return err
 	}
+	observed := pcommon.NewTimestampFromTime(now)
 	if kind == record.KindFile {
-		if err := record.Decode(sample, &r.file); err != nil {
-			return err
-		}
-		records, pod := r.recordsFor(b, r.file.CgroupID, r.file.PID, now)
+		return r.handleFile(b, sample, now, observed)
+	}
+	return r.handleProcess(b, kind, sample, now, observed)
+}
+
+// handleFile adds a file access to the batch, after its process's exec
+// record if the process is announced now; a record that opened a dedup window
+// waits in the dedup hold instead.
+func (r *fileAccessReceiver) handleFile(b *batch, sample []byte, now time.Time, observed pcommon.Timestamp) error {
+	if err := record.Decode(sample, &r.file); err != nil {
+		return err
+	}
+	records, pod := r.recordsFor(b, r.file.CgroupID, r.file.PID, now)
+	pc := r.processContext(r.processes.Lookup(r.file.PID, r.file.ExecNs))
+	if r.processEvents == processEventsWatched && pc.Process != nil && !pc.Process.Announced {
+		pc.Process.Announced = true
+		event := announcement(pc.Process)
 		first := records.Len()
-		pc := r.processContext(r.processes.Lookup(r.file.PID, r.file.ExecNs))
-		if r.processEvents == processEventsWatched && pc.Process != nil && !pc.Process.Announced {
-			pc.Process.Announced = true
-			event := announcement(pc.Process)
-			convert.AppendProcessEvent(records, record.KindExec, &event, pc, b.clock, observed)
-		}
+		convert.AppendProcessEvent(records, record.KindExec, &event, pc, b.clock, observed)
 		putPod(records, first, pod)
-		if r.file.Dedup && r.dedup != nil {
-			held := r.dedup.recordsOf(dedupID{pid: r.file.PID, firstNs: r.file.BootNs}, r.file.CgroupID, now)
-			convert.AppendRecord(held, &r.file, pc, b.clock, observed)
-			return nil
-		}
-		first = records.Len()
-		convert.AppendRecord(records, &r.file, pc, b.clock, observed)
-		putPod(records, first, pod)
-		return nil
 	}
 
+	if r.file.Dedup && r.dedup != nil {
+		// Its resource and pod are found again when its window ends.
+		held := r.dedup.recordsOf(dedupID{pid: r.file.PID, firstNs: r.file.BootNs}, r.file.CgroupID, now)
+		convert.AppendRecord(held, &r.file, pc, b.clock, observed)
+		return nil
+	}
+	first := records.Len()
+	convert.AppendRecord(records, &r.file, pc, b.clock, observed)
+	putPod(records, first, pod)
+	return nil
+}
+
+// handleProcess keeps the process table up to date with an exec, clone or
+// exit, and adds the exec and exit records process_events asks for.
+func (r *fileAccessReceiver) handleProcess(b *batch, kind record.Kind, sample []byte, now time.Time, observed pcommon.Timestamp) error {
 	if _, err := record.DecodeProcess(sample, &r.event); err != nil {
 		return err
 	}
+	var info *process.Info
 	switch kind {
 	case record.KindExec:
-		info := r.processes.Exec(&r.event)
-		if r.processEvents == processEventsAll {
-			info.Announced = true
-			records, pod := r.recordsFor(b, r.event.CgroupID, r.event.PID, now)
-			convert.AppendProcessEvent(records, kind, &r.event, r.processContext(info), b.clock, observed)
-			putPod(records, records.Len()-1, pod)
+		info = r.processes.Exec(&r.event)
+		if r.processEvents != processEventsAll {
+			return nil
 		}
+		info.Announced = true
 	case record.KindClone:
 		r.processes.Clone(&r.event)
+		return nil
 	case record.KindExit:
-		info := r.processes.Exit(&r.event)
+		info = r.processes.Exit(&r.event)
 		announced := info != nil && info.Announced
-		if r.processEvents == processEventsAll || (r.processEvents == processEventsWatched && announced) {
-			records, pod := r.recordsFor(b, r.event.CgroupID, r.event.PID, now)
-			convert.AppendProcessEvent(records, kind, &r.event, r.processContext(info), b.clock, observed)
-			putPod(records, records.Len()-1, pod)
+		if r.processEvents != processEventsAll && (r.processEvents != processEventsWatched || !announced) {
+			return nil
 		}
+	default:
+		return nil
 	}
+	records, pod := r.recordsFor(b, r.event.CgroupID, r.event.PID, now)
+	convert.AppendProcessEvent(records, kind, &r.event, r.processContext(info), b.clock, observed)
+	putPod(records, records.Len()-1, pod)
 	return nil
 }
 
