@@ -33,6 +33,8 @@ func (r *fileAccessReceiver) startIdentity() error {
 	r.containers = container.NewResolver(root, procRoot, r.set.Logger)
 
 	r.hold = newPodHold(r.cfg.Kubernetes.PodWait, maxHeldRecords)
+	// A new pod watch counts its API errors from zero.
+	r.apiErrors = 0
 	if !r.cfg.Kubernetes.Enabled {
 		return nil
 	}
