@@ -46,9 +46,12 @@ run:
 	$(OTELCOL) --config $(CONFIG)
 
 # The end-to-end tests in e2e/ run the binary that build makes; they and the
-# probe tests skip without root.
+# probe tests skip without root. A short fuzz run of each record decoder
+# follows; go test -fuzz takes one target a run.
 test: build
 	OTELCOL_FILEACCESS="$(OTELCOL)" $(GO) test -count=1 ./...
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 10s ./internal/record/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeProcess$$' -fuzztime 10s ./internal/record/
 
 # The end-to-end suite on the host kernel and, under qemu, on Debian's 6.1 and
 # 6.12 kernels, in every attach mode; needs root.
