@@ -49,10 +49,13 @@ const (
 // Reasons a watched access did not become a log record, as the reason
 // attribute of otelcol_receiver_file_access_records_lost.
 const (
-	lostRingFull       = "ring_buffer_full"
-	lostPathUnresolved = "path_unresolved"
-	lostPendingFull    = "kprobe_pending_full"
-	lostMalformed      = "malformed"
+	lostRingFull = "ring_buffer_full"
+	// lostProcessRingFull counts exec, clone and exit records, not accesses:
+	// a lost exec leaves its process's records without its context.
+	lostProcessRingFull = "process_ring_buffer_full"
+	lostPathUnresolved  = "path_unresolved"
+	lostPendingFull     = "kprobe_pending_full"
+	lostMalformed       = "malformed"
 )
 
 type fileAccessReceiver struct {
@@ -430,7 +433,7 @@ type lossTracker struct {
 // start reports every reason at zero, so that dashboards and alerts see the
 // series before the first loss.
 func (l *lossTracker) start() {
-	for _, reason := range []string{lostRingFull, lostPathUnresolved, lostPendingFull, lostMalformed} {
+	for _, reason := range []string{lostRingFull, lostProcessRingFull, lostPathUnresolved, lostPendingFull, lostMalformed} {
 		l.telemetry.ReceiverFileAccessRecordsLost.Add(context.Background(), 0,
 			metric.WithAttributes(l.receiver, attribute.String("reason", reason)))
 	}
@@ -468,6 +471,7 @@ func (l *lossTracker) poll() {
 		hint   string
 	}{
 		{lostRingFull, now.RingFull - l.last.RingFull, "raise ring_buffer_size or narrow include_paths"},
+		{lostProcessRingFull, now.ProcessRingFull - l.last.ProcessRingFull, "raise ring_buffer_size"},
 		{lostPathUnresolved, now.PathUnresolved - l.last.PathUnresolved, "the path is deeper than the kernel walk follows"},
 		{lostPendingFull, now.PendingFull - l.last.PendingFull, "too many hooks in flight at once in kprobe mode"},
 	}

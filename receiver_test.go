@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -374,7 +375,10 @@ func (b *blockingLogs) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	return b.LogsSink.ConsumeLogs(ctx, ld)
 }
 
-func TestRingBufferOverflowIsCounted(t *testing.T) {
+// TestRingBufferOverflowIsCountedExactly: several processes flood a small
+// ring buffer while the next consumer holds the reader up; every read is
+// either delivered or counted as lost, exactly.
+func TestRingBufferOverflowIsCountedExactly(t *testing.T) {
 	requireRoot(t)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "f")
@@ -385,6 +389,10 @@ func TestRingBufferOverflowIsCounted(t *testing.T) {
 	cfg.RingBufferSize = 16 << 10 // about 80 records
 	cfg.MaxBatchSize = 1
 	cfg.FlushInterval = 20 * time.Millisecond
+	cfg.ProcessEvents = string(processEventsNone)
+	if mode := os.Getenv(attachEnv); mode != "" {
+		cfg.Attach = mode
+	}
 	tel := componenttest.NewTelemetry()
 	defer tel.Shutdown(context.Background())
 	set := receivertest.NewNopSettings(metadata.Type)
@@ -395,26 +403,42 @@ func TestRingBufferOverflowIsCounted(t *testing.T) {
 	require.NoError(t, rcv.Start(context.Background(), componenttest.NewNopHost()))
 	defer func() { require.NoError(t, rcv.Shutdown(context.Background())) }()
 
-	pid := runWorkloadChild(t, "reads", file, "2000")
+	const workers, reads = 4, 1000
+	pids := make(chan int, workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pids <- runWorkloadChild(t, "reads", file, strconv.Itoa(reads))
+		}()
+	}
+	wg.Wait()
+	close(pids)
+	ours := map[int64]bool{}
+	for pid := range pids {
+		ours[int64(pid)] = true
+	}
 	close(next.release)
 
-	// Every read ends up delivered or counted; the count also holds process
-	// records lost with the reads (the workload's exit, other processes'
-	// execs), so the sum may exceed 2000.
-	var lost, delivered int64
-	require.Eventually(t, func() bool {
-		lost = lostRecords(t, tel, set.ID.String(), "ring_buffer_full")
-		delivered = 0
+	count := func() (delivered, lost int64) {
 		for _, a := range fileAccesses(&next.LogsSink) {
-			if a.pid == int64(pid) {
+			if ours[a.pid] {
 				delivered++
 			}
 		}
-		return delivered+lost >= 2000
-	}, 10*time.Second, 20*time.Millisecond, "reads lost uncounted")
-	t.Logf("2000 reads: %d delivered, %d records counted as lost", delivered, lost)
-	assert.Less(t, delivered, int64(2000))
-	assert.Positive(t, lost)
+		return delivered, lostRecords(t, tel, set.ID.String(), lostRingFull)
+	}
+	require.Eventually(t, func() bool {
+		delivered, lost := count()
+		return delivered+lost >= workers*reads
+	}, 20*time.Second, 20*time.Millisecond, "reads lost uncounted")
+	settle()
+	delivered, lost := count()
+	t.Logf("%d reads: %d delivered, %d counted as lost", workers*reads, delivered, lost)
+	assert.Equal(t, int64(workers*reads), delivered+lost, "delivered and lost add up to the reads made")
+	assert.Positive(t, lost, "the flood should have overflowed the ring")
+	assert.Zero(t, lostRecords(t, tel, set.ID.String(), lostMalformed))
 }
 
 func lostRecords(t *testing.T, tel *componenttest.Telemetry, receiverID, reason string) int64 {

@@ -140,7 +140,9 @@ enum counter {
 	COUNTER_RING_FULL = 0,
 	COUNTER_PATH_UNRESOLVED = 1,
 	COUNTER_PENDING_FULL = 2,
-	NR_COUNTERS = 3,
+	/* Exec, clone and exit records apart, so the file accesses lost stay exact. */
+	COUNTER_PROCESS_RING_FULL = 3,
+	NR_COUNTERS = 4,
 };
 
 /*
@@ -1259,7 +1261,7 @@ static __always_inline void send_process(struct scratch *s, u32 data_len)
 	if (size > sizeof(s->proc) + 3 * PATH_CAP)
 		return;
 	if (bpf_ringbuf_output(&records, &s->proc, size, wakeup(size)))
-		count(COUNTER_RING_FULL);
+		count(COUNTER_PROCESS_RING_FULL);
 }
 
 SEC("raw_tracepoint/sched_process_exec")

@@ -60,7 +60,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.ReceiverFileAccessRecordsLost, err = builder.meter.Int64Counter(
 		"otelcol_receiver_file_access_records_lost",
-		metric.WithDescription("File accesses that matched the filter but never became a log record, by reason. [Development]"),
+		metric.WithDescription("Watched file accesses, and under reason process_ring_buffer_full exec, clone and exit records, that never became log records, by reason. [Development]"),
 		metric.WithUnit("{record}"),
 	)
 	errs = errors.Join(errs, err)

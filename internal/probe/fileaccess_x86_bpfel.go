@@ -16,10 +16,11 @@ import (
 type FileaccessCounter uint32
 
 const (
-	FileaccessCounterCOUNTER_RING_FULL       FileaccessCounter = 0
-	FileaccessCounterCOUNTER_PATH_UNRESOLVED FileaccessCounter = 1
-	FileaccessCounterCOUNTER_PENDING_FULL    FileaccessCounter = 2
-	FileaccessCounterNR_COUNTERS             FileaccessCounter = 3
+	FileaccessCounterCOUNTER_RING_FULL         FileaccessCounter = 0
+	FileaccessCounterCOUNTER_PATH_UNRESOLVED   FileaccessCounter = 1
+	FileaccessCounterCOUNTER_PENDING_FULL      FileaccessCounter = 2
+	FileaccessCounterCOUNTER_PROCESS_RING_FULL FileaccessCounter = 3
+	FileaccessCounterNR_COUNTERS               FileaccessCounter = 4
 )
 
 type FileaccessDedupKey struct {

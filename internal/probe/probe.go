@@ -321,8 +321,10 @@ func (p *Probe) NewReader() (*ringbuf.Reader, error) {
 
 // Counters are the kernel side's drop counters, summed over CPUs.
 type Counters struct {
-	// RingFull counts records lost because the ring buffer had no room.
+	// RingFull counts file accesses lost because the ring buffer had no room.
 	RingFull uint64
+	// ProcessRingFull counts exec, clone and exit records lost so.
+	ProcessRingFull uint64
 	// PathUnresolved counts accesses whose path walk did not reach a root
 	// within the walk's bound, so their path could not be matched.
 	PathUnresolved uint64
@@ -335,9 +337,10 @@ type Counters struct {
 func (p *Probe) ReadCounters() (Counters, error) {
 	var c Counters
 	for key, dst := range map[FileaccessCounter]*uint64{
-		FileaccessCounterCOUNTER_RING_FULL:       &c.RingFull,
-		FileaccessCounterCOUNTER_PATH_UNRESOLVED: &c.PathUnresolved,
-		FileaccessCounterCOUNTER_PENDING_FULL:    &c.PendingFull,
+		FileaccessCounterCOUNTER_RING_FULL:         &c.RingFull,
+		FileaccessCounterCOUNTER_PATH_UNRESOLVED:   &c.PathUnresolved,
+		FileaccessCounterCOUNTER_PENDING_FULL:      &c.PendingFull,
+		FileaccessCounterCOUNTER_PROCESS_RING_FULL: &c.ProcessRingFull,
 	} {
 		var perCPU []uint64
 		if err := p.coll.Maps["counters"].Lookup(uint32(key), &perCPU); err != nil {
