@@ -13,7 +13,9 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.opentelemetry.io/otel/attribute"
@@ -41,6 +43,11 @@ const (
 	// exitedProcessGrace keeps an exited process's context for records that
 	// arrive after its exit record.
 	exitedProcessGrace = 30 * time.Second
+	// retryFirstWait and retryMaxWait space the retries of a refused batch,
+	// and retryBudget bounds them: the ring is not read while they last.
+	retryFirstWait = 20 * time.Millisecond
+	retryMaxWait   = 200 * time.Millisecond
+	retryBudget    = time.Second
 	// shutdownGrace bounds how long Shutdown waits for the next consumer to
 	// take the last batches before it cancels them.
 	shutdownGrace = 10 * time.Second
@@ -406,7 +413,7 @@ func (r *fileAccessReceiver) flush(b *batch) {
 	}
 
 	ctx := r.obsrecv.StartLogsOp(r.consumeCtx)
-	err := r.next.ConsumeLogs(ctx, b.logs)
+	err := r.consume(ctx, b.logs)
 	r.obsrecv.EndLogsOp(ctx, obsFormat, n, err)
 	if err != nil && time.Since(b.lastRefusal) > warnEvery {
 		b.lastRefusal = time.Now()
@@ -417,6 +424,27 @@ func (r *fileAccessReceiver) flush(b *batch) {
 	lastRefusal := b.lastRefusal
 	*b = r.newBatch()
 	b.lastRefusal = lastRefusal
+}
+
+// consume hands logs to the next consumer. A refusal that is not permanent,
+// like a memory_limiter's while memory is high, is retried with backoff; but
+// the ring buffer is not read meanwhile, so after retryBudget the batch is
+// given up (and counted as refused) rather than let the ring overflow.
+func (r *fileAccessReceiver) consume(ctx context.Context, logs plog.Logs) error {
+	wait := retryFirstWait
+	giveUp := time.Now().Add(retryBudget)
+	for {
+		err := r.next.ConsumeLogs(ctx, logs)
+		if err == nil || consumererror.IsPermanent(err) || time.Now().Add(wait).After(giveUp) {
+			return err
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return err
+		}
+		wait = min(2*wait, retryMaxWait)
+	}
 }
 
 // lossTracker turns the kernel's drop counters into telemetry and
