@@ -100,6 +100,10 @@ func (r *Resolver) CacheResets() uint64 { return r.cache.resets }
 // lookup returns the entry of cgroupID from the cache, or else resolves it
 // and caches the result.
 func (r *Resolver) lookup(cgroupID uint64, pid uint32) entry {
+	// Found cgroups never expire: the common case reads no clock.
+	if e, ok := r.cache.entries[cgroupID]; ok && e.known {
+		return e
+	}
 	now := r.now()
 	if e, ok := r.cache.get(cgroupID, now); ok {
 		return e

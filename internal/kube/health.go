@@ -49,6 +49,11 @@ func (h *apiHealth) failed(ctx context.Context, err error, version string, synce
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.lostVersion, h.lostSynced = version, synced
+	h.wentDown(err, n)
+}
+
+// wentDown logs the first failure of an outage; the others are only counted.
+func (h *apiHealth) wentDown(err error, n uint64) {
 	if h.down.Swap(true) {
 		return
 	}

@@ -65,12 +65,7 @@ func (h *apiHealth) callFailed(ctx context.Context, err error) {
 	if ctx.Err() != nil {
 		return
 	}
-	n := h.errors.Add(1)
-	if h.down.Swap(true) {
-		return
-	}
-	h.logger.Warn("Listing or watching pods failed; pod metadata may be stale until the "+
-		"Kubernetes API answers again", zap.Error(err), zap.Uint64("api_errors", n))
+	h.wentDown(err, h.errors.Add(1))
 }
 
 // answered logs the recovery when a call succeeds after failures.
