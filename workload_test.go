@@ -114,6 +114,9 @@ func runWorkload(args []string) error {
 			return errno
 		}
 		return nil
+	case "hostile":
+		// hostile KIND ARGS: the odd ways of reaching a file in hostile_paths_test.go.
+		return hostileWorkload(args[1], args[2:])
 	case "io":
 		// io SYSCALL PATH: one system call of the read or write family on PATH.
 		return doIO(args[2], path)
@@ -302,7 +305,23 @@ func anonymousIO() error {
 	if err != nil {
 		return err
 	}
+	// A memory file is on a kernel-internal mount: it has a name, no path.
+	memory, err := unix.MemfdCreate("file-access-test", 0)
+	if err != nil {
+		return err
+	}
 	pairs := [][2]int{{pipe[1], pipe[0]}, {sockets[0], sockets[1]}, {event, event}}
+	if _, err := unix.Write(memory, make([]byte, 4096)); err != nil {
+		return err
+	}
+	if _, err := unix.Pread(memory, make([]byte, 8), 0); err != nil {
+		return err
+	}
+	mapped, err := unix.Mmap(memory, 0, 4096, unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return err
+	}
+	_ = unix.Munmap(mapped)
 	for _, p := range pairs {
 		if _, err := unix.Write(p[0], []byte{1, 0, 0, 0, 0, 0, 0, 0}); err != nil {
 			return err

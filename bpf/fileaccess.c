@@ -129,6 +129,14 @@ enum record_flag {
 	RECORD_CONTAINER_INIT = 16,
 	/* The record opens a dedup window: repeats of it are counted in the dedup map. */
 	RECORD_DEDUP = 32,
+	/* The file was unlinked while open: its path is the one it had. */
+	RECORD_PATH_DELETED = 64,
+	RECORD_EXE_DELETED = 128,
+	/*
+	 * The executable is on a kernel-internal mount (memfd_create(2), shared
+	 * memory): exe_len bytes of its own name, like "memfd:x", not a path.
+	 */
+	RECORD_EXE_ANONYMOUS = 256,
 };
 
 enum verdict {
@@ -457,6 +465,12 @@ static __always_inline bool in_namespace(struct mount *mnt)
 	return ns != 0 && ns < (u64)-MAX_ERRNO;
 }
 
+/* d_unlinked(): removed from the dcache's hash by an unlink, and not a root. */
+static __always_inline bool unlinked(struct dentry *dentry)
+{
+	return !BPF_CORE_READ(dentry, d_hash.pprev) && BPF_CORE_READ(dentry, d_parent) != dentry;
+}
+
 enum walk_status {
 	WALK_RUNNING = 0,
 	WALK_DONE = 1,
@@ -549,6 +563,23 @@ enum {
 };
 
 /*
+ * Writes the name of a file on a kernel-internal mount at data[start] and
+ * returns its length: memfd_create(2) names its files "memfd:NAME", which no
+ * path prefix can match since it does not start with '/'.
+ */
+static __always_inline int anonymous_name(struct scratch *s, u32 start, struct dentry *dentry)
+{
+	const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
+	u32 len = BPF_CORE_READ(dentry, d_name.len);
+
+	if (len == 0 || len > NAME_CAP)
+		return 0;
+	if (bpf_probe_read_kernel(&s->data[bounded(start, DATA_MASK)], bounded(len, NAME_MASK), name))
+		return 0;
+	return len;
+}
+
+/*
  * Writes the path of target, as seen from root, at data[start]. Returns its
  * length, or PATH_PSEUDO or PATH_UNRESOLVED; s->walk.truncated tells whether
  * components were left out.
@@ -586,6 +617,26 @@ static __always_inline int resolve_path(struct scratch *s, u32 start, struct pat
 	}
 	bpf_loop(MAX_COMPONENTS, emit_step, &c, 0);
 	return w->off - start;
+}
+
+/*
+ * Finishes an executable's path that resolve_path wrote at data[start] with
+ * result len: a file on an internal mount gets its own name instead, and
+ * flags say whether the file is one, or was deleted. Returns the length to
+ * send, 0 for none.
+ */
+static __always_inline int executable_name(struct scratch *s, u32 start, int len, struct path *exe,
+					   u16 *flags)
+{
+	if (len == PATH_PSEUDO) {
+		*flags |= RECORD_EXE_ANONYMOUS;
+		return anonymous_name(s, start, exe->dentry);
+	}
+	if (len < 0 || len > PATH_CAP)
+		return 0;
+	if (unlinked(exe->dentry))
+		*flags |= RECORD_EXE_DELETED;
+	return len;
 }
 
 /* Resolves the accessed file's path at data[0]; a path too deep to decide on is counted. */
@@ -821,9 +872,10 @@ static __noinline int report(struct access *a)
 		exe_len = resolve_path(s, path_len, &exe, &root);
 		if (exe_len == PATH_UNRESOLVED || s->walk.truncated)
 			r->flags |= RECORD_EXE_TRUNCATED;
-		if (exe_len < 0 || exe_len > PATH_CAP)
-			exe_len = 0;
+		exe_len = executable_name(s, path_len, exe_len, &exe, &r->flags);
 	}
+	if (!a->user_path && unlinked(target.dentry))
+		r->flags |= RECORD_PATH_DELETED;
 
 	r->kind = KIND_FILE;
 	r->auid = login_uid(task);
@@ -1274,6 +1326,7 @@ int process_exec(struct bpf_raw_tracepoint_args *ctx)
 	struct scratch *s;
 	u32 zero = 0, tgid, ppid, off;
 	int exe_len, cwd_len;
+	u16 exe_flags;
 	u64 args, args_end, args_len;
 
 	s = bpf_map_lookup_elem(&scratch_space, &zero);
@@ -1307,9 +1360,12 @@ int process_exec(struct bpf_raw_tracepoint_args *ctx)
 	mm = BPF_CORE_READ(task, mm);
 	BPF_CORE_READ_INTO(&exe, mm, exe_file, f_path);
 	exe_len = resolve_path(s, 0, &exe, &root);
-	if (exe_len < 0 || exe_len > PATH_CAP)
-		exe_len = 0;
-	if (s->walk.truncated || exe_len == 0)
+	if (exe_len == PATH_UNRESOLVED || s->walk.truncated)
+		s->proc.flags |= RECORD_EXE_TRUNCATED;
+	exe_flags = 0;
+	exe_len = executable_name(s, 0, exe_len, &exe, &exe_flags);
+	s->proc.flags |= exe_flags;
+	if (exe_len == 0)
 		s->proc.flags |= RECORD_EXE_TRUNCATED;
 	off = exe_len;
 

@@ -24,7 +24,8 @@ const opWidth = 8
 //	📚 read     [loop0] /var/lib/images/disk.img
 //
 // The binary is the executable's path, or the thread's name in brackets for a
-// kernel thread, which has no executable. A truncated path ends in "…". A path
+// kernel thread, which has no executable. A truncated path ends in "…", and a
+// file deleted while open is followed by " (deleted)", as /proc shows it. A path
 // or name with a space, a quote, a control character or invalid UTF-8 is
 // printed Go-quoted, so that the line stays one line and splits on spaces.
 func Body(r *record.Record) string {
@@ -41,6 +42,9 @@ func Body(r *record.Record) string {
 	}
 	b.WriteByte(' ')
 	writeField(&b, r.Path, r.PathTruncated)
+	if r.PathDeleted {
+		b.WriteString(" (deleted)")
+	}
 	if r.Op == record.OpMmap {
 		b.WriteByte(' ')
 		writeProt(&b, r.Prot)

@@ -46,6 +46,10 @@ const (
 	attrMmapFlags           = "file_access.mmap.flags"
 	attrPathTruncated       = "file_access.path.truncated"
 	attrExecutableTruncated = "file_access.executable.truncated"
+	attrPathDeleted         = "file_access.path.deleted"
+	attrPathEscaped         = "file_access.path.escaped"
+	attrExecutableDeleted   = "file_access.executable.deleted"
+	attrExecutableEscaped   = "file_access.executable.escaped"
 	attrCgroupID            = "file_access.cgroup.id"
 	attrCount               = "file_access.count"
 	attrProcessGroupID      = "file_access.process.group.id"
@@ -105,8 +109,9 @@ func AppendRecord(
 	lr.SetSeverityText("INFO")
 	lr.Body().SetStr(Body(r))
 	attrs := lr.Attributes()
-	attrs.EnsureCapacity(attributeCount(r) + pc.attributeCount())
-	putAttributes(attrs, r)
+	t := textOf(r)
+	attrs.EnsureCapacity(attributeCount(r, t) + pc.attributeCount())
+	putAttributes(attrs, r, t)
 	pc.putAttributes(attrs, clock)
 }
 
@@ -132,12 +137,27 @@ func eventName(op record.Op) string {
 	return "file_access." + op.String()
 }
 
-func putAttributes(attrs pcommon.Map, r *record.Record) {
+// recordText is a record's path and executable as attributes carry them, and
+// whether validUTF8 escaped them.
+type recordText struct {
+	path, executable               string
+	pathEscaped, executableEscaped bool
+}
+
+func textOf(r *record.Record) recordText {
+	var t recordText
+	t.path, t.pathEscaped = validUTF8(r.Path)
+	t.executable, t.executableEscaped = validUTF8(r.Executable)
+	return t
+}
+
+func putAttributes(attrs pcommon.Map, r *record.Record, t recordText) {
 	// A truncated path keeps its leading components, so its last one names a
-	// directory, not the file.
-	attrs.PutStr(attrFilePath, validUTF8(r.Path))
+	// directory, not the file. Escaping adds no '/', so the base name of the
+	// escaped path is the escaped base name.
+	attrs.PutStr(attrFilePath, t.path)
 	if !r.PathTruncated {
-		attrs.PutStr(attrFileName, validUTF8(path.Base(r.Path)))
+		attrs.PutStr(attrFileName, path.Base(t.path))
 	}
 	// The tracepoint mode's truncate(2) names a path, not an open file, and
 	// reports inode 0: no file has it, so it says nothing.
@@ -149,15 +169,15 @@ func putAttributes(attrs pcommon.Map, r *record.Record) {
 	attrs.PutInt(attrProcessPID, int64(r.PID))
 	attrs.PutInt(attrProcessParentPID, int64(r.PPID))
 	if r.Executable != "" {
-		attrs.PutStr(attrExecutablePath, validUTF8(r.Executable))
+		attrs.PutStr(attrExecutablePath, t.executable)
 	}
-	attrs.PutStr(attrExecutableName, validUTF8(executableName(r)))
+	putText(attrs, attrExecutableName, executableName(r))
 	attrs.PutInt(attrProcessUserID, int64(r.EUID))
 	attrs.PutInt(attrProcessRealUserID, int64(r.UID))
 	attrs.PutInt(attrProcessGroupID, int64(r.EGID))
 	attrs.PutInt(attrProcessRealGroupID, int64(r.GID))
 	attrs.PutInt(attrThreadID, int64(r.TID))
-	attrs.PutStr(attrThreadName, validUTF8(r.Comm))
+	putText(attrs, attrThreadName, r.Comm)
 
 	attrs.PutStr(attrOperation, r.Op.String())
 	attrs.PutStr(attrHook, r.Hook.String())
@@ -173,14 +193,16 @@ func putAttributes(attrs pcommon.Map, r *record.Record) {
 		attrs.PutInt(attrMmapFlags, int64(r.MmapFlags))
 	}
 	attrs.PutBool(attrPathTruncated, r.PathTruncated)
-	if r.ExecutableTruncated {
-		attrs.PutBool(attrExecutableTruncated, true)
-	}
+	putFlag(attrs, attrPathDeleted, r.PathDeleted)
+	putFlag(attrs, attrPathEscaped, t.pathEscaped)
+	putFlag(attrs, attrExecutableTruncated, r.ExecutableTruncated)
+	putFlag(attrs, attrExecutableDeleted, r.ExecutableDeleted)
+	putFlag(attrs, attrExecutableEscaped, t.executableEscaped)
 	attrs.PutInt(attrCgroupID, int64(r.CgroupID))
 }
 
 // attributeCount is how many attributes putAttributes puts for r.
-func attributeCount(r *record.Record) int {
+func attributeCount(r *record.Record, t recordText) int {
 	n := alwaysPut
 	if !r.PathTruncated {
 		n++
@@ -200,10 +222,19 @@ func attributeCount(r *record.Record) int {
 	case record.OpMmap:
 		n += 2
 	}
-	if r.ExecutableTruncated {
-		n++
+	for _, flag := range [...]bool{r.PathDeleted, t.pathEscaped, r.ExecutableTruncated, r.ExecutableDeleted, t.executableEscaped} {
+		if flag {
+			n++
+		}
 	}
 	return n
+}
+
+// putFlag puts a flag that is present only when true.
+func putFlag(attrs pcommon.Map, key string, set bool) {
+	if set {
+		attrs.PutBool(key, true)
+	}
 }
 
 // executableName is the executable's base name. A kernel thread has no
@@ -229,12 +260,39 @@ func permissions(mode uint32) string {
 	return string(b[:])
 }
 
-// validUTF8 returns s with invalid UTF-8 replaced by U+FFFD, since OTLP
-// strings must be UTF-8. Known limitation: a file name that is not UTF-8 is
-// reported with those bytes replaced; the body keeps them, Go-quoted.
-func validUTF8(s string) string {
+// validUTF8 returns s as OTLP can carry it, UTF-8, and whether it had to
+// change it. A valid string is returned as it is, byte for byte. In one that
+// is not, each byte that is not part of a valid character is written \xHH and
+// each backslash doubled, so the bytes can be recovered exactly:
+// "caf\xe9\\x" stands for the bytes "caf", 0xe9, "\x".
+func validUTF8(s string) (string, bool) {
 	if utf8.ValidString(s) {
-		return s
+		return s, false
 	}
-	return strings.ToValidUTF8(s, "\uFFFD")
+	const hex = "0123456789abcdef"
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b.WriteString(`\x`)
+			b.WriteByte(hex[s[i]>>4])
+			b.WriteByte(hex[s[i]&0xf])
+		case r == '\\':
+			b.WriteString(`\\`)
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String(), true
+}
+
+// putText puts a string attribute, escaped as validUTF8 does, and returns
+// whether it was escaped.
+func putText(attrs pcommon.Map, key, s string) bool {
+	v, escaped := validUTF8(s)
+	attrs.PutStr(key, v)
+	return escaped
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"unicode/utf8"
 
@@ -98,7 +99,7 @@ func TestAppendRecord(t *testing.T) {
 			AppendRecord(records, &r, ProcessContext{}, ClockAt(bootEpoch), observed)
 
 			checkGolden(t, tt.name, logs)
-			if got, want := records.At(0).Attributes().Len(), attributeCount(&r); got != want {
+			if got, want := records.At(0).Attributes().Len(), attributeCount(&r, textOf(&r)); got != want {
 				t.Errorf("put %d attributes, attributeCount said %d", got, want)
 			}
 		})
@@ -166,7 +167,7 @@ func TestAttributesAreValidUTF8(t *testing.T) {
 	r := record.Record{
 		Op:         record.OpRead,
 		Hook:       record.HookFilePermission,
-		Path:       "/etc/bad\xffname",
+		Path:       "/etc/bad\xffname\\x",
 		Executable: "/usr/bin/\xfe",
 		Comm:       "c\xff",
 	}
@@ -179,5 +180,51 @@ func TestAttributesAreValidUTF8(t *testing.T) {
 		assert.True(t, utf8.ValidString(v.Str()), "%s = %q", key, v.Str())
 	}
 	path, _ := attrs.Get("file.path")
-	assert.Equal(t, "/etc/bad\uFFFDname", path.Str())
+	assert.Equal(t, `/etc/bad\xffname\\x`, path.Str())
+	assert.Equal(t, r.Path, unescape(t, path.Str()))
+	for _, key := range []string{"file_access.path.escaped", "file_access.executable.escaped"} {
+		v, ok := attrs.Get(key)
+		assert.True(t, ok && v.Bool(), key)
+	}
+}
+
+func TestValidUTF8IsReversible(t *testing.T) {
+	for _, s := range []string{
+		"", "/etc/passwd", "/tmp/résumé 日本", `/a\b`, "\xff", "\xff\\", `\x41\xff`,
+		"/tmp/\xc3", "/tmp/\xed\xa0\x80", "tab\tnew\nline\x1b[0m", "\x00",
+	} {
+		got, escaped := validUTF8(s)
+		assert.True(t, utf8.ValidString(got), "%q -> %q", s, got)
+		assert.Equal(t, !utf8.ValidString(s), escaped, "%q", s)
+		if !escaped {
+			assert.Equal(t, s, got, "valid UTF-8 is kept byte for byte")
+			continue
+		}
+		assert.Equal(t, s, unescape(t, got), "%q -> %q", s, got)
+	}
+}
+
+// unescape undoes validUTF8's escaping, as a user of the attributes would.
+func unescape(t *testing.T, s string) string {
+	t.Helper()
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' {
+			b = append(b, s[i])
+			continue
+		}
+		require.Less(t, i+1, len(s), "a lone backslash ends %q", s)
+		if s[i+1] == '\\' {
+			b = append(b, '\\')
+			i++
+			continue
+		}
+		require.Less(t, i+3, len(s), "a short escape in %q", s)
+		require.Equal(t, byte('x'), s[i+1], "an unknown escape in %q", s)
+		v, err := strconv.ParseUint(s[i+2:i+4], 16, 8)
+		require.NoError(t, err)
+		b = append(b, byte(v))
+		i += 3
+	}
+	return string(b)
 }

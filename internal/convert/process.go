@@ -57,20 +57,21 @@ func (pc ProcessContext) putAttributes(attrs pcommon.Map, clock Clock) {
 		attrs.PutStr(attrParentExecID, p.ParentExecID)
 	}
 	if pc.Parent != nil && pc.Parent.Executable != "" {
-		attrs.PutStr(attrParentExecutablePath, validUTF8(pc.Parent.Executable))
+		putText(attrs, attrParentExecutablePath, pc.Parent.Executable)
 	}
 	if pc.IncludeCommandArgs && len(p.Args) > 0 {
 		args := attrs.PutEmptySlice(attrCommandArgs)
 		args.EnsureCapacity(len(p.Args))
 		for _, a := range p.Args {
-			args.AppendEmpty().SetStr(validUTF8(a))
+			v, _ := validUTF8(a)
+			args.AppendEmpty().SetStr(v)
 		}
 		if p.ArgsTruncated {
 			attrs.PutBool(attrArgsTruncated, true)
 		}
 	}
 	if p.Cwd != "" {
-		attrs.PutStr(attrWorkingDirectory, validUTF8(p.Cwd))
+		putText(attrs, attrWorkingDirectory, p.Cwd)
 	}
 	if p.StartNs != 0 {
 		attrs.PutStr(attrCreationTime, clock.Timestamp(p.StartNs).AsTime().Format(time.RFC3339Nano))
@@ -104,7 +105,7 @@ func AppendProcessEvent(
 	lr.SetSeverityNumber(plog.SeverityNumberInfo)
 	lr.SetSeverityText("INFO")
 	attrs := lr.Attributes()
-	attrs.EnsureCapacity(12 + pc.attributeCount())
+	attrs.EnsureCapacity(14 + pc.attributeCount())
 
 	p := pc.Process
 	exe := e.Executable
@@ -114,8 +115,9 @@ func AppendProcessEvent(
 	attrs.PutInt(attrProcessPID, int64(e.PID))
 	attrs.PutInt(attrProcessParentPID, int64(e.PPID))
 	if exe != "" {
-		attrs.PutStr(attrExecutablePath, validUTF8(exe))
-		attrs.PutStr(attrExecutableName, validUTF8(lastComponent(exe)))
+		putFlag(attrs, attrExecutableEscaped, putText(attrs, attrExecutablePath, exe))
+		putText(attrs, attrExecutableName, lastComponent(exe))
+		putFlag(attrs, attrExecutableDeleted, e.ExecutableDeleted && exe == e.Executable)
 	}
 	attrs.PutInt(attrProcessUserID, int64(e.EUID))
 	attrs.PutInt(attrProcessRealUserID, int64(e.UID))

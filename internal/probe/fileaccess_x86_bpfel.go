@@ -160,6 +160,9 @@ const (
 	FileaccessRecordFlagRECORD_CWD_TRUNCATED  FileaccessRecordFlag = 8
 	FileaccessRecordFlagRECORD_CONTAINER_INIT FileaccessRecordFlag = 16
 	FileaccessRecordFlagRECORD_DEDUP          FileaccessRecordFlag = 32
+	FileaccessRecordFlagRECORD_PATH_DELETED   FileaccessRecordFlag = 64
+	FileaccessRecordFlagRECORD_EXE_DELETED    FileaccessRecordFlag = 128
+	FileaccessRecordFlagRECORD_EXE_ANONYMOUS  FileaccessRecordFlag = 256
 )
 
 type FileaccessRecordKind uint32

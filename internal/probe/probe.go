@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -151,7 +152,24 @@ func openMode(base *ebpf.CollectionSpec, opts Options, mode Mode) (*Probe, error
 		// no longer charge; for tracing programs EPERM means the kernel refuses them.
 		return nil, fmt.Errorf("the kernel refuses fentry programs with EPERM (no BPF trampolines here, or a security policy forbids them): %w", err)
 	}
+	if mode == ModeKprobe && errors.Is(err, unix.EACCES) {
+		if level, ok := perfEventParanoia(); ok && level > 2 {
+			// Debian and Ubuntu patch the kernel so that this level lets only
+			// CAP_SYS_ADMIN open perf events, which is how kprobes attach.
+			return nil, fmt.Errorf("kernel.perf_event_paranoid is %d, which on this kernel leaves kprobes to CAP_SYS_ADMIN: set it to 2, add CAP_SYS_ADMIN, or use attach fentry or tracepoint: %w", level, err)
+		}
+	}
 	return p, err
+}
+
+// perfEventParanoia reads kernel.perf_event_paranoid.
+func perfEventParanoia() (int, bool) {
+	b, err := os.ReadFile("/proc/sys/kernel/perf_event_paranoid")
+	if err != nil {
+		return 0, false
+	}
+	level, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	return level, err == nil
 }
 
 // kprobePMU is the perf event source kprobes attach through; it exists only

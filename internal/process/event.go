@@ -23,9 +23,11 @@ type Event struct {
 
 	Executable          string
 	ExecutableTruncated bool
-	Cwd                 string
-	CwdTruncated        bool
-	Args                []string
-	ArgsTruncated       bool
-	Comm                string
+	// ExecutableDeleted is set when the executable was unlinked before the exec was seen.
+	ExecutableDeleted bool
+	Cwd               string
+	CwdTruncated      bool
+	Args              []string
+	ArgsTruncated     bool
+	Comm              string
 }

@@ -182,8 +182,10 @@ func expectFile(sample []byte) (record.Record, error) {
 		Op: record.Op(h.Op), Hook: record.Hook(h.Hook), Syscall: h.SyscallNr,
 		Path:                string(sample[fileHeaderLen:pathEnd]),
 		PathTruncated:       h.Flags&uint16(probe.FileaccessRecordFlagRECORD_PATH_TRUNCATED) != 0,
+		PathDeleted:         h.Flags&uint16(probe.FileaccessRecordFlagRECORD_PATH_DELETED) != 0,
 		Executable:          string(sample[pathEnd:exeEnd]),
 		ExecutableTruncated: h.Flags&uint16(probe.FileaccessRecordFlagRECORD_EXE_TRUNCATED) != 0,
+		ExecutableDeleted:   h.Flags&uint16(probe.FileaccessRecordFlagRECORD_EXE_DELETED) != 0,
 		Dedup:               h.Flags&uint16(probe.FileaccessRecordFlagRECORD_DEDUP) != 0,
 		Comm:                commOf(h.Comm),
 	}
@@ -223,6 +225,7 @@ func expectProcess(sample []byte) (process.Event, []byte, error) {
 		ExitCode:            h.ExitCode,
 		Executable:          string(sample[procHeaderLen:exeEnd]),
 		ExecutableTruncated: h.Flags&uint32(probe.FileaccessRecordFlagRECORD_EXE_TRUNCATED) != 0,
+		ExecutableDeleted:   h.Flags&uint32(probe.FileaccessRecordFlagRECORD_EXE_DELETED) != 0,
 		Cwd:                 string(sample[exeEnd:cwdEnd]),
 		CwdTruncated:        h.Flags&uint32(probe.FileaccessRecordFlagRECORD_CWD_TRUNCATED) != 0,
 		ArgsTruncated:       h.Flags&uint32(probe.FileaccessRecordFlagRECORD_ARGS_TRUNCATED) != 0,

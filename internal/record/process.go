@@ -50,6 +50,7 @@ func DecodeProcess(sample []byte, e *process.Event) (Kind, error) {
 		ExitCode:            h.ExitCode,
 		Executable:          string(rest[:exeEnd]),
 		ExecutableTruncated: h.Flags&uint32(probe.FileaccessRecordFlagRECORD_EXE_TRUNCATED) != 0,
+		ExecutableDeleted:   h.Flags&uint32(probe.FileaccessRecordFlagRECORD_EXE_DELETED) != 0,
 		Cwd:                 string(rest[exeEnd:cwdEnd]),
 		CwdTruncated:        h.Flags&uint32(probe.FileaccessRecordFlagRECORD_CWD_TRUNCATED) != 0,
 		Args:                splitArgs(rest[cwdEnd:argsEnd]),

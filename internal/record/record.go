@@ -119,9 +119,15 @@ type Record struct {
 	// Path is the file's path as the process sees it, from its own root.
 	Path          string
 	PathTruncated bool
-	// Executable is the path of the process's executable, empty for kernel threads.
+	// PathDeleted is set when the file was unlinked while open; Path is the
+	// one it had.
+	PathDeleted bool
+	// Executable is the path of the process's executable, empty for kernel
+	// threads. An executable on a kernel-internal mount (memfd_create(2)) has
+	// no path: it is its name, "memfd:NAME", which does not start with '/'.
 	Executable          string
 	ExecutableTruncated bool
+	ExecutableDeleted   bool
 	// Dedup is set when the record opened a dedup window: its repeats within
 	// the window are counted in the kernel, not sent.
 	Dedup bool
@@ -186,8 +192,10 @@ func Decode(sample []byte, r *Record) error {
 		Syscall:             h.SyscallNr,
 		Path:                t.copy(rest[:h.PathLen]),
 		PathTruncated:       h.Flags&uint16(probe.FileaccessRecordFlagRECORD_PATH_TRUNCATED) != 0,
+		PathDeleted:         h.Flags&uint16(probe.FileaccessRecordFlagRECORD_PATH_DELETED) != 0,
 		Executable:          t.reuse(r.Executable, exe),
 		ExecutableTruncated: h.Flags&uint16(probe.FileaccessRecordFlagRECORD_EXE_TRUNCATED) != 0,
+		ExecutableDeleted:   h.Flags&uint16(probe.FileaccessRecordFlagRECORD_EXE_DELETED) != 0,
 		Dedup:               h.Flags&uint16(probe.FileaccessRecordFlagRECORD_DEDUP) != 0,
 		Comm:                t.reuse(r.Comm, cBytes(h.Comm[:])),
 		text:                t,

@@ -1,0 +1,365 @@
+package fileaccessreceiver
+
+// End-to-end tests of odd and hostile file names and spellings of paths: the
+// path a record carries must be the file actually accessed, named so that no
+// spelling gets past a prefix and no name can pass for another.
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+	"golang.org/x/sys/unix"
+
+	"github.com/fileaccess-otel/fileaccessreceiver/internal/metadata"
+	"github.com/fileaccess-otel/fileaccessreceiver/internal/probe"
+)
+
+// memfdName is the name hostileWorkload gives the memory file it runs from.
+const memfdName = "file-access-exe"
+
+// hostileWorkload runs one of the workloads of this file. Paths are passed
+// hex-encoded, since workload arguments are split on white space.
+func hostileWorkload(kind string, args []string) error {
+	paths := make([]string, len(args))
+	for i, a := range args {
+		b, err := hex.DecodeString(a)
+		if err != nil {
+			return fmt.Errorf("argument %d of %s: %w", i, kind, err)
+		}
+		paths[i] = string(b)
+	}
+	switch kind {
+	case "read":
+		return readOne(paths[0])
+	case "read-relative":
+		// read-relative DIR REL: reads REL from the working directory DIR.
+		if err := os.Chdir(paths[0]); err != nil {
+			return err
+		}
+		return readOne(paths[1])
+	case "read-at":
+		// read-at DIR REL: reads REL opened relative to a descriptor of DIR.
+		dir, err := unix.Open(paths[0], unix.O_DIRECTORY|unix.O_RDONLY, 0)
+		if err != nil {
+			return err
+		}
+		fd, err := unix.Openat(dir, paths[1], unix.O_RDONLY, 0)
+		if err != nil {
+			return err
+		}
+		_, err = unix.Read(fd, make([]byte, 1))
+		return err
+	case "read-deleted":
+		// Opens the file, unlinks it, then reads it.
+		f, err := os.Open(paths[0])
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := os.Remove(paths[0]); err != nil {
+			return err
+		}
+		_, err = f.Read(make([]byte, 1))
+		return err
+	case "unlink-self-read":
+		// Deletes its own executable, then reads the file.
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		if err := os.Remove(self); err != nil {
+			return err
+		}
+		return readOne(paths[0])
+	case "memfd-exec":
+		// Copies its own executable into a memory file and runs it from
+		// there, in the same process, to read the file.
+		return execFromMemory(args[0])
+	case "watch-unprivileged":
+		return watchUnprivileged(paths[0])
+	}
+	return fmt.Errorf("unknown hostile workload %q", kind)
+}
+
+func readOne(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = f.Read(make([]byte, 1))
+	return err
+}
+
+func execFromMemory(pathHex string) error {
+	mem, err := unix.MemfdCreate(memfdName, unix.MFD_CLOEXEC)
+	if err != nil {
+		return err
+	}
+	self, err := os.Open("/proc/self/exe")
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(os.NewFile(uintptr(mem), memfdName), self); err != nil {
+		return err
+	}
+	// This process runs as a workload already: its setting is replaced, not
+	// repeated, for exec(2) keeps both and the first would win.
+	env := []string{workloadEnv + "=hostile read " + pathHex}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, workloadEnv+"=") {
+			env = append(env, kv)
+		}
+	}
+	exe := fmt.Sprintf("/proc/self/fd/%d", mem)
+	return syscall.Exec(exe, []string{exe, "-test.run=^$"}, env)
+}
+
+// watchUnprivileged starts a receiver in this process, which has no root
+// but the capabilities the DaemonSet grants, lets cat read path, and
+// returns once the read's record arrived.
+func watchUnprivileged(path string) error {
+	cfg := createDefaultConfig()
+	cfg.IncludePaths = []string{path}
+	cfg.FlushInterval = 20 * time.Millisecond
+	if mode := os.Getenv(attachEnv); mode != "" {
+		cfg.Attach = mode
+	}
+	sink := new(consumertest.LogsSink)
+	rcv, err := NewFactory().CreateLogs(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, sink)
+	if err != nil {
+		return err
+	}
+	if err := rcv.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		return err
+	}
+	defer rcv.Shutdown(context.Background())
+
+	cat := exec.Command("cat", path)
+	if out, err := cat.CombinedOutput(); err != nil {
+		return fmt.Errorf("cat: %v: %s", err, out)
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for _, a := range fileAccesses(sink) {
+			if a.pid == int64(cat.Process.Pid) && a.path == path {
+				fmt.Printf("uid %d saw: %s\n", os.Getuid(), a.body)
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("no record of cat reading %s among %d", path, len(accesses(sink)))
+}
+
+// runHostile runs a workload of this file in a child and returns its pid.
+func runHostile(t *testing.T, kind string, paths ...string) int {
+	t.Helper()
+	args := []string{"hostile", kind}
+	for _, p := range paths {
+		args = append(args, hex.EncodeToString([]byte(p)))
+	}
+	return runWorkloadChild(t, args...)
+}
+
+func TestFileNamesAreExactOrEscapedReversibly(t *testing.T) {
+	dir := t.TempDir()
+	r := startReceiver(t, func(c *Config) { c.IncludePaths = []string{dir} })
+
+	tests := []struct {
+		name, file, want string
+		escaped          bool
+	}{
+		{"valid UTF-8", "résumé-日本.txt", "résumé-日本.txt", false},
+		{"control characters", "tab\there\nnew line\x1b[31mred", "tab\there\nnew line\x1b[31mred", false},
+		{"a backslash in valid UTF-8", `back\slash`, `back\slash`, false},
+		{"invalid bytes", "bad\xff\xfe", `bad\xff\xfe`, true},
+		{"invalid bytes and a backslash", "x\\\xc3", `x\\\xc3`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, tt.file)
+			require.NoError(t, os.WriteFile(path, []byte("data"), 0o644))
+			pid := runHostile(t, "read", path)
+
+			a := waitFor(t, r.sink, "the read", func(a access) bool {
+				return a.event == "file_access.read" && a.pid == int64(pid)
+			})
+			assert.Equal(t, dir+"/"+tt.want, a.path)
+			assert.Equal(t, tt.want, a.attrs["file.name"])
+			if tt.escaped {
+				assert.Equal(t, true, a.attrs["file_access.path.escaped"])
+			} else {
+				assert.NotContains(t, a.attrs, "file_access.path.escaped")
+			}
+			assert.NotContains(t, a.body, "\n", "the body stays one line")
+			assert.NotContains(t, a.body, "\x1b", "the body carries no terminal escape")
+		})
+	}
+}
+
+func TestDeletedFileKeepsItsPathAndSaysSo(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "doomed")
+	require.NoError(t, os.WriteFile(path, []byte("data"), 0o644))
+	kept := filepath.Join(dir, "kept")
+	require.NoError(t, os.WriteFile(kept, []byte("data"), 0o644))
+	r := startReceiver(t, func(c *Config) { c.IncludePaths = []string{dir} })
+
+	pid := runHostile(t, "read-deleted", path)
+	a := waitFor(t, r.sink, "the read of the deleted file", func(a access) bool {
+		return a.event == "file_access.read" && a.pid == int64(pid)
+	})
+	assert.Equal(t, path, a.path)
+	assert.Equal(t, true, a.attrs["file_access.path.deleted"])
+	assert.Contains(t, a.body, path+" (deleted)")
+
+	pid = runHostile(t, "read", kept)
+	a = waitFor(t, r.sink, "the read of the kept file", func(a access) bool {
+		return a.event == "file_access.read" && a.pid == int64(pid)
+	})
+	assert.NotContains(t, a.attrs, "file_access.path.deleted")
+}
+
+func TestNoSpellingOfAPathGetsPastAPrefix(t *testing.T) {
+	root := t.TempDir()
+	secret := filepath.Join(root, "secret")
+	public := filepath.Join(root, "public")
+	require.NoError(t, os.Mkdir(secret, 0o755))
+	require.NoError(t, os.Mkdir(public, 0o755))
+	file := filepath.Join(secret, "file")
+	require.NoError(t, os.WriteFile(file, []byte("data"), 0o644))
+	open := filepath.Join(public, "open")
+	require.NoError(t, os.WriteFile(open, []byte("data"), 0o644))
+	require.NoError(t, os.Symlink("secret/file", filepath.Join(root, "link")))
+	require.NoError(t, os.Symlink("../public/open", filepath.Join(secret, "way-out")))
+
+	r := startReceiver(t, func(c *Config) { c.IncludePaths = []string{secret} })
+
+	spellings := []struct {
+		name  string
+		kind  string
+		paths []string
+	}{
+		{"symbolic link", "read", []string{filepath.Join(root, "link")}},
+		{"dot-dot", "read", []string{public + "/../secret/./file"}},
+		{"doubled slashes", "read", []string{root + "//secret///file"}},
+		{"relative to the working directory", "read-relative", []string{public, "../secret/file"}},
+		{"relative to a directory descriptor", "read-at", []string{root, "public/../link"}},
+		{"through /proc/self/root", "read", []string{"/proc/self/root" + file}},
+	}
+	for _, sp := range spellings {
+		t.Run(sp.name, func(t *testing.T) {
+			pid := runHostile(t, sp.kind, sp.paths...)
+			waitFor(t, r.sink, "the read as "+file, func(a access) bool {
+				return a.event == "file_access.read" && a.pid == int64(pid) && a.path == file
+			})
+		})
+	}
+
+	t.Run("a link out of the watched directory", func(t *testing.T) {
+		pid := runHostile(t, "read", filepath.Join(secret, "way-out"))
+		settle()
+		for _, a := range fileAccesses(r.sink) {
+			assert.NotEqual(t, int64(pid), a.pid, "the file read is not watched: %s", a.body)
+		}
+	})
+}
+
+func TestExecutableFromMemoryIsNamedNotAPath(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "file")
+	require.NoError(t, os.WriteFile(path, []byte("data"), 0o644))
+	r := startReceiver(t, func(c *Config) { c.IncludePaths = []string{dir} })
+
+	pid := runHostile(t, "memfd-exec", path)
+	a := waitFor(t, r.sink, "the read by the memory file", func(a access) bool {
+		return a.event == "file_access.read" && a.pid == int64(pid)
+	})
+	assert.Equal(t, "memfd:"+memfdName, a.exe)
+	assert.Equal(t, "memfd:"+memfdName, a.attrs["process.executable.name"])
+	exec := waitFor(t, r.sink, "the exec from the memory file", func(a access) bool {
+		return a.event == "file_access.process.exec" && a.pid == int64(pid)
+	})
+	assert.Equal(t, "memfd:"+memfdName, exec.exe)
+}
+
+func TestDeletedExecutableIsFlagged(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "file")
+	require.NoError(t, os.WriteFile(path, []byte("data"), 0o644))
+	exe := filepath.Join(dir, "vanishing")
+	copyFile(t, testBinary(t), exe)
+	r := startReceiver(t, func(c *Config) { c.IncludePaths = []string{path} })
+
+	cmd := exec.Command(exe, "-test.run=^$")
+	cmd.Env = append(os.Environ(), workloadEnv+"=hostile unlink-self-read "+hex.EncodeToString([]byte(path)))
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+
+	a := waitFor(t, r.sink, "the read by the deleted executable", func(a access) bool {
+		return a.event == "file_access.read" && a.pid == int64(cmd.Process.Pid)
+	})
+	assert.Equal(t, exe, a.exe)
+	assert.Equal(t, true, a.attrs["file_access.executable.deleted"])
+	assert.NotContains(t, a.attrs, "file_access.path.deleted")
+}
+
+// TestRunsWithTheDaemonSetsCapabilitiesAlone runs a receiver as nobody with
+// only the capabilities deploy/ grants: CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE.
+func TestRunsWithTheDaemonSetsCapabilitiesAlone(t *testing.T) {
+	requireRoot(t) // to hand the capabilities on
+	// t.TempDir's parent is private to root; nobody must reach the binary and the file.
+	dir, err := os.MkdirTemp("", "file-access-capabilities-")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	require.NoError(t, os.Chmod(dir, 0o755))
+	exe := filepath.Join(dir, "workload")
+	copyFile(t, testBinary(t), exe)
+	path := filepath.Join(dir, "watched")
+	require.NoError(t, os.WriteFile(path, []byte("data"), 0o644))
+
+	asNobody := func() (string, error) {
+		cmd := exec.Command(exe, "-test.run=^$")
+		cmd.Env = append(os.Environ(), workloadEnv+"=hostile watch-unprivileged "+hex.EncodeToString([]byte(path)))
+		cmd.SysProcAttr = &syscall.SysProcAttr{
+			Credential:  &syscall.Credential{Uid: 65534, Gid: 65534},
+			AmbientCaps: []uintptr{unix.CAP_BPF, unix.CAP_PERFMON, unix.CAP_SYS_PTRACE},
+		}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+
+	// Debian's kernels leave kprobes to CAP_SYS_ADMIN above paranoia level 2:
+	// the receiver must say so, and work once the level is 2.
+	const paranoia = "/proc/sys/kernel/perf_event_paranoid"
+	level, err := os.ReadFile(paranoia)
+	require.NoError(t, err)
+	n, err := strconv.Atoi(strings.TrimSpace(string(level)))
+	require.NoError(t, err)
+	if os.Getenv(attachEnv) == string(probe.ModeKprobe) && n > 2 {
+		out, err := asNobody()
+		require.Error(t, err, "%s", out)
+		assert.Contains(t, out, fmt.Sprintf("kernel.perf_event_paranoid is %d", n))
+		require.NoError(t, os.WriteFile(paranoia, []byte("2"), 0o644))
+		t.Cleanup(func() { assert.NoError(t, os.WriteFile(paranoia, level, 0o644)) })
+	}
+
+	out, err := asNobody()
+	require.NoError(t, err, "%s", out)
+	assert.Contains(t, out, "uid 65534 saw: ")
+	t.Logf("%s", strings.TrimSpace(out))
+}
