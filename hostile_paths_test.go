@@ -92,6 +92,20 @@ func hostileWorkload(kind string, args []string) error {
 		return execFromMemory(args[0])
 	case "watch-unprivileged":
 		return watchUnprivileged(paths[0])
+	case "start-without-btf":
+		// Run in a mount namespace of its own: hides the kernel's BTF
+		// under an empty tmpfs, then starts a receiver, which must refuse.
+		if err := unix.Mount("none", "/sys/kernel/btf", "tmpfs", 0, ""); err != nil {
+			return fmt.Errorf("hiding the kernel's BTF: %w", err)
+		}
+		rcv, err := NewFactory().CreateLogs(context.Background(), receivertest.NewNopSettings(metadata.Type), createDefaultConfig(), consumertest.NewNop())
+		if err != nil {
+			return err
+		}
+		defer rcv.Shutdown(context.Background())
+		err = rcv.Start(context.Background(), componenttest.NewNopHost())
+		fmt.Printf("start: %v\n", err)
+		return nil
 	}
 	return fmt.Errorf("unknown hostile workload %q", kind)
 }
@@ -362,4 +376,14 @@ func TestRunsWithTheDaemonSetsCapabilitiesAlone(t *testing.T) {
 	require.NoError(t, err, "%s", out)
 	assert.Contains(t, out, "uid 65534 saw: ")
 	t.Logf("%s", strings.TrimSpace(out))
+}
+
+func TestStartWithoutKernelBTFSaysSo(t *testing.T) {
+	requireRoot(t) // to mount over /sys in a namespace of its own
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), workloadEnv+"=hostile start-without-btf")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Contains(t, string(out), "start: kernel BTF is not available at /sys/kernel/btf/vmlinux (the kernel needs CONFIG_DEBUG_INFO_BTF=y)")
 }
