@@ -37,6 +37,8 @@ type batch struct {
 	clock  convert.Clock
 	// lastRefusal is when a refusing consumer was last logged.
 	lastRefusal time.Time
+	// refused counts the records dropped since the consumer began refusing.
+	refused int
 }
 
 func (r *fileAccessReceiver) newBatch() batch {

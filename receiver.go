@@ -415,15 +415,23 @@ func (r *fileAccessReceiver) flush(b *batch) {
 	ctx := r.obsrecv.StartLogsOp(r.consumeCtx)
 	err := r.consume(ctx, b.logs)
 	r.obsrecv.EndLogsOp(ctx, obsFormat, n, err)
-	if err != nil && time.Since(b.lastRefusal) > warnEvery {
-		b.lastRefusal = time.Now()
-		r.set.Logger.Warn("Next consumer refused file access records; they are dropped",
-			zap.Int("records", n), zap.Error(err))
+	switch {
+	case err != nil:
+		b.refused += n
+		if time.Since(b.lastRefusal) > warnEvery {
+			b.lastRefusal = time.Now()
+			r.set.Logger.Warn("Next consumer refused file access records; they are dropped",
+				zap.Int("records", n), zap.Error(err))
+		}
+	case b.refused > 0:
+		r.set.Logger.Info("Next consumer takes file access records again",
+			zap.Int("dropped", b.refused))
+		b.refused = 0
 	}
 
-	lastRefusal := b.lastRefusal
+	lastRefusal, refused := b.lastRefusal, b.refused
 	*b = r.newBatch()
-	b.lastRefusal = lastRefusal
+	b.lastRefusal, b.refused = lastRefusal, refused
 }
 
 // consume hands logs to the next consumer. A refusal that is not permanent,
@@ -456,6 +464,9 @@ type lossTracker struct {
 	receiver  attribute.KeyValue // as the standard receiver metrics name it
 	last      probe.Counters
 	warned    map[string]time.Time
+	// losing holds, per reason, what was lost since the loss began; a poll
+	// with no new loss ends it, and says so.
+	losing map[string]uint64
 }
 
 // start reports every reason at zero, so that dashboards and alerts see the
@@ -504,10 +515,18 @@ func (l *lossTracker) poll() {
 		{lostPendingFull, now.PendingFull - l.last.PendingFull, "too many hooks in flight at once in kprobe mode"},
 	}
 	l.last = now
+	if l.losing == nil {
+		l.losing = make(map[string]uint64)
+	}
 	for _, d := range deltas {
 		if d.n > 0 {
 			l.add(d.reason, d.n)
+			l.losing[d.reason] += d.n
 			l.warn(d.reason, fmt.Errorf("%d lost since the last check: %s", d.n, d.hint))
+		} else if lost, ok := l.losing[d.reason]; ok {
+			delete(l.losing, d.reason)
+			l.logger.Info("File access records are no longer lost",
+				zap.String("reason", d.reason), zap.Uint64("lost", lost))
 		}
 	}
 }

@@ -397,6 +397,8 @@ func TestRingBufferOverflowIsCountedExactly(t *testing.T) {
 	defer tel.Shutdown(context.Background())
 	set := receivertest.NewNopSettings(metadata.Type)
 	set.TelemetrySettings = tel.NewTelemetrySettings()
+	core, logs := observer.New(zap.InfoLevel)
+	set.Logger = zap.New(core)
 	next := &blockingLogs{release: make(chan struct{})}
 	rcv, err := NewFactory().CreateLogs(context.Background(), set, cfg, next)
 	require.NoError(t, err)
@@ -439,6 +441,19 @@ func TestRingBufferOverflowIsCountedExactly(t *testing.T) {
 	assert.Equal(t, int64(workers*reads), delivered+lost, "delivered and lost add up to the reads made")
 	assert.Positive(t, lost, "the flood should have overflowed the ring")
 	assert.Zero(t, lostRecords(t, tel, set.ID.String(), lostMalformed))
+
+	// The loss began and ended, and the logs say so once each.
+	began := logs.FilterMessage("File access records lost; otelcol_receiver_file_access_records_lost counts them").
+		FilterField(zap.String("reason", lostRingFull)).All()
+	assert.Len(t, began, 1)
+	endedLogs := func() []observer.LoggedEntry {
+		return logs.FilterMessage("File access records are no longer lost").
+			FilterField(zap.String("reason", lostRingFull)).All()
+	}
+	require.Eventually(t, func() bool { return len(endedLogs()) > 0 }, 5*time.Second, 20*time.Millisecond)
+	ended := endedLogs()
+	require.Len(t, ended, 1)
+	assert.Equal(t, uint64(lost), ended[0].ContextMap()["lost"])
 }
 
 func lostRecords(t *testing.T, tel *componenttest.Telemetry, receiverID, reason string) int64 {

@@ -100,3 +100,32 @@ func TestRefusedBatches(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusalsEndAndSaySo: a batch refused past the retry budget is dropped
+// with a warning; the first batch taken after it says how many were dropped.
+func TestRefusalsEndAndSaySo(t *testing.T) {
+	_, file := watchedFile(t)
+	// Permanent refusals are not retried: one call per dropped batch.
+	next := &refusingLogs{err: consumererror.NewPermanent(errors.New("refused")), refusals: 1}
+	r := startReceiverWith(t, func(c *Config) {
+		c.IncludePaths = []string{file}
+		c.ProcessEvents = string(processEventsNone)
+	}, nil, func(rcv *fileAccessReceiver) { rcv.next = next })
+
+	runWorkloadChild(t, "reads", file, "1")
+	require.Eventually(t, func() bool { return next.callCount() == 1 }, 10*time.Second, 10*time.Millisecond)
+	pid := runWorkloadChild(t, "reads", file, "1")
+	require.Eventually(t, func() bool {
+		for _, a := range fileAccesses(&next.LogsSink) {
+			if a.pid == int64(pid) {
+				return true
+			}
+		}
+		return false
+	}, 10*time.Second, 10*time.Millisecond, "the read after the refusal is delivered")
+
+	require.Len(t, r.logs.FilterMessage("Next consumer refused file access records; they are dropped").All(), 1)
+	again := r.logs.FilterMessage("Next consumer takes file access records again").All()
+	require.Len(t, again, 1)
+	assert.Equal(t, int64(1), again[0].ContextMap()["dropped"])
+}
