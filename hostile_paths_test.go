@@ -7,16 +7,19 @@ package fileaccessreceiver
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -92,6 +95,14 @@ func hostileWorkload(kind string, args []string) error {
 		return execFromMemory(args[0])
 	case "watch-unprivileged":
 		return watchUnprivileged(paths[0])
+	case "rename-between-reads":
+		// rename-between-reads FILE FROM TO [uring]: reads FILE, renames FROM
+		// to TO (FILE itself or a directory above it), reads it again.
+		return renameBetweenReads(paths[0], paths[1], paths[2], len(paths) > 3)
+	case "move-mount-between-reads":
+		// Run in a mount namespace of its own: mounts a tmpfs at FROM,
+		// reads a file in it, moves the mount to TO, reads the file again.
+		return moveMountBetweenReads(paths[0], paths[1])
 	case "start-without-btf":
 		// Run in a mount namespace of its own: hides the kernel's BTF
 		// under an empty tmpfs, then starts a receiver, which must refuse.
@@ -386,4 +397,159 @@ func TestStartWithoutKernelBTFSaysSo(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	assert.Contains(t, string(out), "start: kernel BTF is not available at /sys/kernel/btf/vmlinux (the kernel needs CONFIG_DEBUG_INFO_BTF=y)")
+}
+
+func renameBetweenReads(file, from, to string, uring bool) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := f.ReadAt(make([]byte, 1), 0); err != nil {
+		return err
+	}
+	if uring {
+		err = uringRename(from, to)
+	} else {
+		err = os.Rename(from, to)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = f.ReadAt(make([]byte, 1), 0)
+	return err
+}
+
+// uringRename renames through io_uring (IORING_OP_RENAMEAT), which no system
+// call of the process shows.
+func uringRename(from, to string) (err error) {
+	r, err := openUring(false)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, r.close()) }()
+	old, err := unix.BytePtrFromString(from)
+	if err != nil {
+		return err
+	}
+	renamed, err := unix.BytePtrFromString(to)
+	if err != nil {
+		return err
+	}
+	cwd := int32(unix.AT_FDCWD)
+	err = r.push(uringSQE{
+		Opcode:   ioringOpRenameat,
+		Fd:       cwd,
+		Addr:     uint64(uintptr(unsafe.Pointer(old))),
+		Len:      uint32(cwd),
+		Off:      uint64(uintptr(unsafe.Pointer(renamed))), // addr2
+		UserData: asyncUserData,
+	})
+	if err != nil {
+		return err
+	}
+	if err := r.submit(false); err != nil {
+		return err
+	}
+	cqe, err := r.reap()
+	runtime.KeepAlive(old)
+	runtime.KeepAlive(renamed)
+	if err != nil {
+		return err
+	}
+	if cqe.Res < 0 {
+		return fmt.Errorf("io_uring rename: %w", unix.Errno(-cqe.Res))
+	}
+	return nil
+}
+
+func moveMountBetweenReads(from, to string) error {
+	if err := unix.Mount("none", from, "tmpfs", 0, ""); err != nil {
+		return err
+	}
+	file := filepath.Join(from, "file")
+	if err := os.WriteFile(file, []byte("data"), 0o644); err != nil {
+		return err
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := f.ReadAt(make([]byte, 1), 0); err != nil {
+		return err
+	}
+	if err := unix.Mount(from, to, "", unix.MS_MOVE, ""); err != nil {
+		return err
+	}
+	_, err = f.ReadAt(make([]byte, 1), 0)
+	return err
+}
+
+// TestUnwatchedVerdictsEndWithRenamesAndMounts: the kernel remembers that a
+// file is not watched; a rename or a mount move that brings it under a
+// prefix must end that at once.
+func TestUnwatchedVerdictsEndWithRenamesAndMounts(t *testing.T) {
+	root := t.TempDir()
+	watched := filepath.Join(root, "watched")
+	require.NoError(t, os.Mkdir(watched, 0o755))
+	r := startReceiver(t, func(c *Config) { c.IncludePaths = []string{watched} })
+
+	// Each case reads a file outside, moves it in, and reads it again: the
+	// second read must be reported under its new path.
+	expect := func(t *testing.T, pid int, path string) {
+		t.Helper()
+		waitFor(t, r.sink, "the read after the move", func(a access) bool {
+			return a.event == "file_access.read" && a.pid == int64(pid) && a.path == path
+		})
+		reads := 0
+		for _, a := range fileAccesses(r.sink) {
+			if a.pid == int64(pid) && a.event == "file_access.read" {
+				reads++
+			}
+		}
+		assert.Equal(t, 1, reads, "only the read after the move is watched")
+	}
+	outside := func(t *testing.T) (dir, file string) {
+		dir = filepath.Join(root, strings.ReplaceAll(t.Name(), "/", "-"))
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, "sub"), 0o755))
+		file = filepath.Join(dir, "sub", "file")
+		require.NoError(t, os.WriteFile(file, []byte("data"), 0o644))
+		return dir, file
+	}
+
+	t.Run("the file renamed", func(t *testing.T) {
+		_, file := outside(t)
+		to := filepath.Join(watched, "renamed-file")
+		expect(t, runHostile(t, "rename-between-reads", file, file, to), to)
+	})
+	t.Run("a directory above it renamed", func(t *testing.T) {
+		dir, file := outside(t)
+		to := filepath.Join(watched, "renamed-dir")
+		expect(t, runHostile(t, "rename-between-reads", file, dir, to), filepath.Join(to, "sub", "file"))
+	})
+	t.Run("renamed through io_uring", func(t *testing.T) {
+		if os.Getenv(attachEnv) == string(probe.ModeTracepoint) || r.rcv.probe.Mode == probe.ModeTracepoint {
+			t.Skip("tracepoint mode sees no io_uring operation; README: a verdict lives at most a second")
+		}
+		if _, err := openUring(false); err != nil {
+			skipIfAsyncUnavailable(t, err)
+		}
+		dir, file := outside(t)
+		to := filepath.Join(watched, "uring-renamed")
+		expect(t, runHostile(t, "rename-between-reads", file, dir, to, "uring"), filepath.Join(to, "sub", "file"))
+	})
+	t.Run("a mount moved", func(t *testing.T) {
+		from := filepath.Join(root, "mount-from")
+		to := filepath.Join(watched, "mount-to")
+		require.NoError(t, os.Mkdir(from, 0o755))
+		require.NoError(t, os.Mkdir(to, 0o755))
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), workloadEnv+"=hostile move-mount-between-reads "+
+			hex.EncodeToString([]byte(from))+" "+hex.EncodeToString([]byte(to)))
+		cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		expect(t, cmd.Process.Pid, filepath.Join(to, "file"))
+	})
 }

@@ -34,6 +34,9 @@ const (
 
 	ioringOpRead  = 22
 	ioringOpWrite = 23
+	// IORING_OP_RENAMEAT: fd and addr the old directory and path, len and
+	// addr2 (the off field) the new ones.
+	ioringOpRenameat = 35
 
 	iocbCmdPread  = 0
 	iocbCmdPwrite = 1

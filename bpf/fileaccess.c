@@ -85,10 +85,13 @@ enum {
 	NR_sendfile = 40,
 	NR_truncate = 76,
 	NR_ftruncate = 77,
+	NR_rename = 82,
 	NR_creat = 85,
 	NR_openat = 257,
+	NR_renameat = 264,
 	NR_splice = 275,
 	NR_fallocate = 285,
+	NR_renameat2 = 316,
 	NR_preadv = 295,
 	NR_pwritev = 296,
 	NR_copy_file_range = 326,
@@ -274,6 +277,36 @@ struct walk {
 	u32 truncated;
 };
 
+/*
+ * The unwatched-file cache: most accesses on a node are to files no prefix
+ * matches, and a verdict remembered for the file spares them the path walk.
+ * A file's path as a task sees it is fixed by the file's dentry and mount and
+ * the task's root, the key, until a rename or a mount change: a verdict holds
+ * only while the counts of both are what they were when the path was walked.
+ * It also records the dentry's parent, name and inode, so that a dentry freed
+ * and reused for another file does not inherit it, and it expires after
+ * VERDICT_TTL_NS, which bounds the life of one made stale by a rename no
+ * program saw (tracepoint mode: io_uring and 32-bit renames).
+ */
+#define VERDICT_CACHE_SIZE 8192
+#define VERDICT_TTL_NS 1000000000ULL
+
+struct verdict_key {
+	u64 dentry;
+	u64 mnt;
+	u64 root_dentry;
+	u64 root_mnt;
+};
+
+struct cached_verdict {
+	u64 parent;
+	u64 hash_len;
+	u64 inode;
+	u64 renames;	/* renames_seen when the path was walked */
+	u64 mounts;	/* the file's mount namespace's event count then */
+	u64 expires_ns;
+};
+
 struct scratch {
 	union {
 		struct record rec;
@@ -281,6 +314,8 @@ struct scratch {
 	};
 	char data[DATA_SIZE];
 	struct walk walk;
+	struct verdict_key verdict_key;
+	struct cached_verdict verdict;
 };
 
 /*
@@ -382,6 +417,17 @@ struct {
 	__type(key, struct dedup_key);
 	__type(value, struct dedup_window);
 } dedup_windows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, VERDICT_CACHE_SIZE);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__type(key, struct verdict_key);
+	__type(value, struct cached_verdict);
+} unwatched_files SEC(".maps");
+
+/* Renames completed since load: each may have moved a file under a prefix. */
+volatile u64 renames_seen = 0;
 
 /* Live processes by tgid. LRU, so that a missed exit cannot fill it. */
 struct {
@@ -801,6 +847,63 @@ static __always_inline bool dedup_open(struct dedup_key *key, u32 tgid, u64 now)
 	return !dedup_counted(key);
 }
 
+/* d_parent, d_name and d_inode, which every kernel lays out one after the other. */
+struct dentry_head {
+	u64 parent;
+	u64 hash_len;
+	u64 name;
+	u64 inode;
+};
+
+/*
+ * Fills s->verdict_key and s->verdict for target as it is now, before any
+ * walk. Every helper call counts here, as this is most of what an access to an
+ * unwatched file costs: the dentry's fields come in one read where the layout
+ * allows.
+ */
+static __always_inline void verdict_now(struct scratch *s, struct path *target, struct path *root)
+{
+	struct dentry *dentry = target->dentry;
+	struct cached_verdict *v = &s->verdict;
+	u32 parent_at = bpf_core_field_offset(struct dentry, d_parent);
+	struct dentry_head head;
+
+	s->verdict_key.dentry = (u64)dentry;
+	s->verdict_key.mnt = (u64)target->mnt;
+	s->verdict_key.root_dentry = (u64)root->dentry;
+	s->verdict_key.root_mnt = (u64)root->mnt;
+	v->renames = renames_seen;
+	v->mounts = BPF_CORE_READ(real_mount(target->mnt), mnt_ns, event);
+	if (bpf_core_field_offset(struct dentry, d_name) == parent_at + 8 &&
+	    bpf_core_field_offset(struct dentry, d_inode) == parent_at + 24) {
+		bpf_probe_read_kernel(&head, sizeof(head), (void *)dentry + parent_at);
+		v->parent = head.parent;
+		v->hash_len = head.hash_len;
+		v->inode = head.inode;
+	} else {
+		v->parent = (u64)BPF_CORE_READ(dentry, d_parent);
+		v->hash_len = BPF_CORE_READ(dentry, d_name.hash_len);
+		v->inode = (u64)BPF_CORE_READ(dentry, d_inode);
+	}
+}
+
+/* Whether the file is remembered as unwatched, with a verdict still valid. */
+static __always_inline bool known_unwatched(struct scratch *s, u64 now)
+{
+	struct cached_verdict *cached = bpf_map_lookup_elem(&unwatched_files, &s->verdict_key);
+	struct cached_verdict *v = &s->verdict;
+
+	return cached && cached->expires_ns > now && cached->renames == v->renames &&
+	       cached->mounts == v->mounts && cached->parent == v->parent &&
+	       cached->hash_len == v->hash_len && cached->inode == v->inode;
+}
+
+static __always_inline void remember_unwatched(struct scratch *s, u64 now)
+{
+	s->verdict.expires_ns = now + VERDICT_TTL_NS;
+	bpf_map_update_elem(&unwatched_files, &s->verdict_key, &s->verdict, BPF_ANY);
+}
+
 static __noinline int report(struct access *a)
 {
 	struct task_struct *task = (void *)bpf_get_current_task();
@@ -814,7 +917,7 @@ static __noinline int report(struct access *a)
 	u32 zero = 0, size, tgid;
 	int path_len, exe_len;
 	bool in_window = false;
-	u64 id, now;
+	u64 id, now, mono_ns = 0;
 
 	s = bpf_map_lookup_elem(&scratch_space, &zero);
 	if (!s)
@@ -833,7 +936,11 @@ static __noinline int report(struct access *a)
 		r->mode = 0;
 	} else {
 		bpf_probe_read_kernel(&target, sizeof(target), a->target);
-		inode = BPF_CORE_READ(target.dentry, d_inode);
+		verdict_now(s, &target, &root);
+		mono_ns = bpf_ktime_get_ns();
+		if (known_unwatched(s, mono_ns))
+			return 0;
+		inode = (struct inode *)s->verdict.inode;
 		if (anonymous_file(inode))
 			return 0;
 		/* A repeat within an open window needs no path: its window was opened by a watched one. */
@@ -851,8 +958,11 @@ static __noinline int report(struct access *a)
 	}
 	if (path_len <= 0 || path_len > PATH_CAP)
 		return 0;
-	if (!watched_path(s, path_len))
+	if (!watched_path(s, path_len)) {
+		if (!a->user_path)
+			remember_unwatched(s, mono_ns);
 		return 0;
+	}
 	if (!in_window) {
 		now = bpf_ktime_get_boot_ns();
 		proc = bpf_map_lookup_elem(&processes, &tgid);
@@ -1043,6 +1153,27 @@ static __always_inline int recall(u16 hook, s64 ret)
 	return report_hook(copy.op, hook, (struct path *)copy.target, ret, copy.arg, copy.mmap_flags);
 }
 
+/*
+ * Every completed rename, in the hook modes: it may move files under a
+ * watched prefix, so the unwatched-file cache's verdicts made before it no
+ * longer hold. Counted after the move, so a walk that read the count before
+ * it cannot leave a verdict that survives it. Failed renames count too; they
+ * are rare and cost only a few walks.
+ */
+SEC("fexit/vfs_rename")
+int fexit_vfs_rename(void *ctx)
+{
+	__sync_fetch_and_add(&renames_seen, 1);
+	return 0;
+}
+
+SEC("kretprobe/vfs_rename")
+int kretprobe_vfs_rename(void *ctx)
+{
+	__sync_fetch_and_add(&renames_seen, 1);
+	return 0;
+}
+
 SEC("kprobe/security_file_permission")
 int BPF_KPROBE(kprobe_file_permission, struct file *file, int mask)
 {
@@ -1103,13 +1234,27 @@ int BPF_KRETPROBE(kretprobe_file_truncate, int ret)
 static __always_inline struct file *fd_file(struct task_struct *task, int fd)
 {
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	struct file **fds;
+	struct {
+		u64 max_fds;	/* an unsigned int, then padding */
+		struct file **fd;
+	} table;
 	struct file *file = NULL;
 
-	if (fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+	if (fd < 0)
 		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
-	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+	/* Both in one read where max_fds leads and fd follows, as in every kernel. */
+	if (bpf_core_field_offset(struct fdtable, max_fds) == 0 &&
+	    bpf_core_field_offset(struct fdtable, fd) == 8) {
+		if (bpf_probe_read_kernel(&table, sizeof(table), fdt))
+			return NULL;
+		table.max_fds = (u32)table.max_fds;
+	} else {
+		table.max_fds = BPF_CORE_READ(fdt, max_fds);
+		table.fd = BPF_CORE_READ(fdt, fd);
+	}
+	if ((u64)fd >= table.max_fds)
+		return NULL;
+	bpf_probe_read_kernel(&file, sizeof(file), &table.fd[fd]);
 	return file;
 }
 
@@ -1202,6 +1347,12 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long nr, long ret)
 	case NR_copy_file_range ... NR_pwritev2:
 	case NR_openat2:
 		break;
+	case NR_rename:
+	case NR_renameat:
+	case NR_renameat2:
+		if (ret == 0)
+			__sync_fetch_and_add(&renames_seen, 1);
+		return 0;
 	default:
 		return 0;
 	}

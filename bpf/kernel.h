@@ -93,7 +93,9 @@ struct vfsmount {
 	struct dentry *mnt_root;
 };
 
-struct mnt_namespace;
+struct mnt_namespace {
+	u64 event;	/* counts mount, move and unmount in the namespace */
+};
 
 struct mount {
 	struct mount *mnt_parent;

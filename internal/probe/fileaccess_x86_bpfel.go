@@ -13,6 +13,16 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type FileaccessCachedVerdict struct {
+	_         structs.HostLayout
+	Parent    uint64
+	HashLen   uint64
+	Inode     uint64
+	Renames   uint64
+	Mounts    uint64
+	ExpiresNs uint64
+}
+
 type FileaccessCounter uint32
 
 const (
@@ -193,6 +203,8 @@ type FileaccessScratch struct {
 		Keep       uint32
 		Truncated  uint32
 	}
+	VerdictKey FileaccessVerdictKey
+	Verdict    FileaccessCachedVerdict
 }
 
 type FileaccessVerdict uint32
@@ -201,6 +213,14 @@ const (
 	FileaccessVerdictVERDICT_INCLUDE FileaccessVerdict = 1
 	FileaccessVerdictVERDICT_EXCLUDE FileaccessVerdict = 2
 )
+
+type FileaccessVerdictKey struct {
+	_          structs.HostLayout
+	Dentry     uint64
+	Mnt        uint64
+	RootDentry uint64
+	RootMnt    uint64
+}
 
 // Names of all BPF objects in the ELF.
 //
@@ -213,11 +233,13 @@ const (
 	FileaccessMapProcesses                = "processes"
 	FileaccessMapRecords                  = "records"
 	FileaccessMapScratchSpace             = "scratch_space"
+	FileaccessMapUnwatchedFiles           = "unwatched_files"
 	FileaccessProgBtfSysExit              = "btf_sys_exit"
 	FileaccessProgFexitFilePermission     = "fexit_file_permission"
 	FileaccessProgFexitFileTruncate       = "fexit_file_truncate"
 	FileaccessProgFexitMmapFile           = "fexit_mmap_file"
 	FileaccessProgFexitPathTruncate       = "fexit_path_truncate"
+	FileaccessProgFexitVfsRename          = "fexit_vfs_rename"
 	FileaccessProgKprobeFilePermission    = "kprobe_file_permission"
 	FileaccessProgKprobeFileTruncate      = "kprobe_file_truncate"
 	FileaccessProgKprobeMmapFile          = "kprobe_mmap_file"
@@ -226,12 +248,14 @@ const (
 	FileaccessProgKretprobeFileTruncate   = "kretprobe_file_truncate"
 	FileaccessProgKretprobeMmapFile       = "kretprobe_mmap_file"
 	FileaccessProgKretprobePathTruncate   = "kretprobe_path_truncate"
+	FileaccessProgKretprobeVfsRename      = "kretprobe_vfs_rename"
 	FileaccessProgProcessClone            = "process_clone"
 	FileaccessProgProcessExec             = "process_exec"
 	FileaccessProgProcessExit             = "process_exit"
 	FileaccessProgRawSysExit              = "raw_sys_exit"
 	FileaccessVarDedupWindowNs            = "dedup_window_ns"
 	FileaccessVarExcludeContainerInit     = "exclude_container_init"
+	FileaccessVarRenamesSeen              = "renames_seen"
 	FileaccessVarSelfTgid                 = "self_tgid"
 	FileaccessVarUnusedCounter            = "unused_counter"
 	FileaccessVarUnusedDedupKey           = "unused_dedup_key"
@@ -296,6 +320,7 @@ type FileaccessProgramSpecs struct {
 	FexitFileTruncate       *ebpf.ProgramSpec `ebpf:"fexit_file_truncate"`
 	FexitMmapFile           *ebpf.ProgramSpec `ebpf:"fexit_mmap_file"`
 	FexitPathTruncate       *ebpf.ProgramSpec `ebpf:"fexit_path_truncate"`
+	FexitVfsRename          *ebpf.ProgramSpec `ebpf:"fexit_vfs_rename"`
 	KprobeFilePermission    *ebpf.ProgramSpec `ebpf:"kprobe_file_permission"`
 	KprobeFileTruncate      *ebpf.ProgramSpec `ebpf:"kprobe_file_truncate"`
 	KprobeMmapFile          *ebpf.ProgramSpec `ebpf:"kprobe_mmap_file"`
@@ -304,6 +329,7 @@ type FileaccessProgramSpecs struct {
 	KretprobeFileTruncate   *ebpf.ProgramSpec `ebpf:"kretprobe_file_truncate"`
 	KretprobeMmapFile       *ebpf.ProgramSpec `ebpf:"kretprobe_mmap_file"`
 	KretprobePathTruncate   *ebpf.ProgramSpec `ebpf:"kretprobe_path_truncate"`
+	KretprobeVfsRename      *ebpf.ProgramSpec `ebpf:"kretprobe_vfs_rename"`
 	ProcessClone            *ebpf.ProgramSpec `ebpf:"process_clone"`
 	ProcessExec             *ebpf.ProgramSpec `ebpf:"process_exec"`
 	ProcessExit             *ebpf.ProgramSpec `ebpf:"process_exit"`
@@ -314,13 +340,14 @@ type FileaccessProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type FileaccessMapSpecs struct {
-	Counters     *ebpf.MapSpec `ebpf:"counters"`
-	DedupWindows *ebpf.MapSpec `ebpf:"dedup_windows"`
-	PendingHooks *ebpf.MapSpec `ebpf:"pending_hooks"`
-	Prefixes     *ebpf.MapSpec `ebpf:"prefixes"`
-	Processes    *ebpf.MapSpec `ebpf:"processes"`
-	Records      *ebpf.MapSpec `ebpf:"records"`
-	ScratchSpace *ebpf.MapSpec `ebpf:"scratch_space"`
+	Counters       *ebpf.MapSpec `ebpf:"counters"`
+	DedupWindows   *ebpf.MapSpec `ebpf:"dedup_windows"`
+	PendingHooks   *ebpf.MapSpec `ebpf:"pending_hooks"`
+	Prefixes       *ebpf.MapSpec `ebpf:"prefixes"`
+	Processes      *ebpf.MapSpec `ebpf:"processes"`
+	Records        *ebpf.MapSpec `ebpf:"records"`
+	ScratchSpace   *ebpf.MapSpec `ebpf:"scratch_space"`
+	UnwatchedFiles *ebpf.MapSpec `ebpf:"unwatched_files"`
 }
 
 // FileaccessVariableSpecs contains global variables before they are loaded into the kernel.
@@ -329,6 +356,7 @@ type FileaccessMapSpecs struct {
 type FileaccessVariableSpecs struct {
 	DedupWindowNs        *ebpf.VariableSpec `ebpf:"dedup_window_ns"`
 	ExcludeContainerInit *ebpf.VariableSpec `ebpf:"exclude_container_init"`
+	RenamesSeen          *ebpf.VariableSpec `ebpf:"renames_seen"`
 	SelfTgid             *ebpf.VariableSpec `ebpf:"self_tgid"`
 	UnusedCounter        *ebpf.VariableSpec `ebpf:"unused_counter"`
 	UnusedDedupKey       *ebpf.VariableSpec `ebpf:"unused_dedup_key"`
@@ -366,13 +394,14 @@ func (o *FileaccessObjects) Close() error {
 //
 // It can be passed to LoadFileaccessObjects or ebpf.CollectionSpec.LoadAndAssign.
 type FileaccessMaps struct {
-	Counters     *ebpf.Map `ebpf:"counters"`
-	DedupWindows *ebpf.Map `ebpf:"dedup_windows"`
-	PendingHooks *ebpf.Map `ebpf:"pending_hooks"`
-	Prefixes     *ebpf.Map `ebpf:"prefixes"`
-	Processes    *ebpf.Map `ebpf:"processes"`
-	Records      *ebpf.Map `ebpf:"records"`
-	ScratchSpace *ebpf.Map `ebpf:"scratch_space"`
+	Counters       *ebpf.Map `ebpf:"counters"`
+	DedupWindows   *ebpf.Map `ebpf:"dedup_windows"`
+	PendingHooks   *ebpf.Map `ebpf:"pending_hooks"`
+	Prefixes       *ebpf.Map `ebpf:"prefixes"`
+	Processes      *ebpf.Map `ebpf:"processes"`
+	Records        *ebpf.Map `ebpf:"records"`
+	ScratchSpace   *ebpf.Map `ebpf:"scratch_space"`
+	UnwatchedFiles *ebpf.Map `ebpf:"unwatched_files"`
 }
 
 func (m *FileaccessMaps) Close() error {
@@ -384,6 +413,7 @@ func (m *FileaccessMaps) Close() error {
 		m.Processes,
 		m.Records,
 		m.ScratchSpace,
+		m.UnwatchedFiles,
 	)
 }
 
@@ -393,6 +423,7 @@ func (m *FileaccessMaps) Close() error {
 type FileaccessVariables struct {
 	DedupWindowNs        *ebpf.Variable `ebpf:"dedup_window_ns"`
 	ExcludeContainerInit *ebpf.Variable `ebpf:"exclude_container_init"`
+	RenamesSeen          *ebpf.Variable `ebpf:"renames_seen"`
 	SelfTgid             *ebpf.Variable `ebpf:"self_tgid"`
 	UnusedCounter        *ebpf.Variable `ebpf:"unused_counter"`
 	UnusedDedupKey       *ebpf.Variable `ebpf:"unused_dedup_key"`
@@ -419,6 +450,7 @@ type FileaccessPrograms struct {
 	FexitFileTruncate       *ebpf.Program `ebpf:"fexit_file_truncate"`
 	FexitMmapFile           *ebpf.Program `ebpf:"fexit_mmap_file"`
 	FexitPathTruncate       *ebpf.Program `ebpf:"fexit_path_truncate"`
+	FexitVfsRename          *ebpf.Program `ebpf:"fexit_vfs_rename"`
 	KprobeFilePermission    *ebpf.Program `ebpf:"kprobe_file_permission"`
 	KprobeFileTruncate      *ebpf.Program `ebpf:"kprobe_file_truncate"`
 	KprobeMmapFile          *ebpf.Program `ebpf:"kprobe_mmap_file"`
@@ -427,6 +459,7 @@ type FileaccessPrograms struct {
 	KretprobeFileTruncate   *ebpf.Program `ebpf:"kretprobe_file_truncate"`
 	KretprobeMmapFile       *ebpf.Program `ebpf:"kretprobe_mmap_file"`
 	KretprobePathTruncate   *ebpf.Program `ebpf:"kretprobe_path_truncate"`
+	KretprobeVfsRename      *ebpf.Program `ebpf:"kretprobe_vfs_rename"`
 	ProcessClone            *ebpf.Program `ebpf:"process_clone"`
 	ProcessExec             *ebpf.Program `ebpf:"process_exec"`
 	ProcessExit             *ebpf.Program `ebpf:"process_exit"`
@@ -440,6 +473,7 @@ func (p *FileaccessPrograms) Close() error {
 		p.FexitFileTruncate,
 		p.FexitMmapFile,
 		p.FexitPathTruncate,
+		p.FexitVfsRename,
 		p.KprobeFilePermission,
 		p.KprobeFileTruncate,
 		p.KprobeMmapFile,
@@ -448,6 +482,7 @@ func (p *FileaccessPrograms) Close() error {
 		p.KretprobeFileTruncate,
 		p.KretprobeMmapFile,
 		p.KretprobePathTruncate,
+		p.KretprobeVfsRename,
 		p.ProcessClone,
 		p.ProcessExec,
 		p.ProcessExit,

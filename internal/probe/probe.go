@@ -228,6 +228,13 @@ func hookAttachments(mode Mode, logger *zap.Logger) ([]attachment, error) {
 				attachment{program: h.kretprobe, kind: attachKretprobe, target: h.function})
 		}
 	}
+	// The unwatched-file cache is right only while every rename is counted.
+	switch mode {
+	case ModeFentry:
+		attachments = append(attachments, attachment{program: "fexit_vfs_rename", kind: attachTracing})
+	case ModeKprobe:
+		attachments = append(attachments, attachment{program: "kretprobe_vfs_rename", kind: attachKretprobe, target: "vfs_rename"})
+	}
 	return attachments, nil
 }
 
