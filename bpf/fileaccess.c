@@ -269,6 +269,7 @@ struct walk {
 	u64 vfsmnt;
 	u64 root_dentry;
 	u64 root_mnt;
+	u64 mnt_root;	/* the root dentry of vfsmnt */
 	u32 n;		/* components seen, possibly more than MAX_COMPONENTS */
 	u32 status;
 	u32 start;	/* where in data the path begins */
@@ -504,11 +505,63 @@ static __always_inline struct vfsmount *vfsmount_of(struct mount *mnt)
 }
 
 /* Kernel-internal mounts have no namespace: NULL, or the error pointer MNT_NS_INTERNAL. */
+struct ids {
+	u32 uid, gid, suid, sgid, euid, egid;
+};
+
+/* The task's real and effective user and group ids, in one read where the layout allows. */
+static __always_inline void read_ids(struct task_struct *task, struct ids *ids)
+{
+	const struct cred *cred = BPF_CORE_READ(task, cred);
+	u32 uid_at = bpf_core_field_offset(struct cred, uid);
+
+	if (bpf_core_field_offset(struct cred, gid) == uid_at + 4 &&
+	    bpf_core_field_offset(struct cred, euid) == uid_at + 16 &&
+	    bpf_core_field_offset(struct cred, egid) == uid_at + 20) {
+		if (bpf_probe_read_kernel(ids, sizeof(*ids), (void *)cred + uid_at))
+			__builtin_memset(ids, 0, sizeof(*ids));
+		return;
+	}
+	ids->uid = BPF_CORE_READ(cred, uid.val);
+	ids->gid = BPF_CORE_READ(cred, gid.val);
+	ids->euid = BPF_CORE_READ(cred, euid.val);
+	ids->egid = BPF_CORE_READ(cred, egid.val);
+}
+
 static __always_inline bool in_namespace(struct mount *mnt)
 {
 	u64 ns = (u64)BPF_CORE_READ(mnt, mnt_ns);
 
 	return ns != 0 && ns < (u64)-MAX_ERRNO;
+}
+
+/*
+ * A dentry's parent, name and inode. Every kernel lays d_parent, d_name and
+ * d_inode out one after the other, so they come in one helper call, which is
+ * what most of a path walk's cost is; the CO-RE offsets are checked, and
+ * another layout is read field by field.
+ */
+struct dentry_head {
+	u64 parent;
+	u64 hash_len;	/* the name's hash, and its length in the upper half */
+	u64 name;
+	u64 inode;
+};
+
+static __always_inline void read_dentry_head(struct dentry *dentry, struct dentry_head *head)
+{
+	u32 parent_at = bpf_core_field_offset(struct dentry, d_parent);
+
+	if (bpf_core_field_offset(struct dentry, d_name) == parent_at + 8 &&
+	    bpf_core_field_offset(struct dentry, d_inode) == parent_at + 24) {
+		if (bpf_probe_read_kernel(head, sizeof(*head), (void *)dentry + parent_at))
+			__builtin_memset(head, 0, sizeof(*head));
+		return;
+	}
+	head->parent = (u64)BPF_CORE_READ(dentry, d_parent);
+	head->hash_len = BPF_CORE_READ(dentry, d_name.hash_len);
+	head->name = (u64)BPF_CORE_READ(dentry, d_name.name);
+	head->inode = (u64)BPF_CORE_READ(dentry, d_inode);
 }
 
 /* d_unlinked(): removed from the dcache's hash by an unlink, and not a root. */
@@ -536,6 +589,7 @@ static long walk_step(u32 i, struct loop_ctx *c)
 	struct dentry *dentry = (void *)w->dentry;
 	struct vfsmount *vfsmnt = (void *)w->vfsmnt;
 	struct dentry *parent, *mnt_root;
+	struct dentry_head head;
 	struct mount *mnt, *up;
 	u32 slot;
 
@@ -544,8 +598,9 @@ static long walk_step(u32 i, struct loop_ctx *c)
 		return 1;
 	}
 
-	parent = BPF_CORE_READ(dentry, d_parent);
-	mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+	read_dentry_head(dentry, &head);
+	parent = (void *)head.parent;
+	mnt_root = (void *)w->mnt_root;
 	if (dentry == mnt_root || dentry == parent) {
 		if (dentry != mnt_root) {
 			w->status = WALK_PSEUDO;
@@ -566,13 +621,14 @@ static long walk_step(u32 i, struct loop_ctx *c)
 		}
 		w->dentry = (u64)BPF_CORE_READ(mnt, mnt_mountpoint);
 		w->vfsmnt = (u64)vfsmount_of(up);
+		w->mnt_root = (u64)BPF_CORE_READ(up, mnt.mnt_root);
 		return 0;
 	}
 
 	/* Slots wrap, so after a deep walk the ring holds the components nearest the root. */
 	slot = bounded(w->n, COMPONENT_MASK);
-	w->names[slot] = (u64)BPF_CORE_READ(dentry, d_name.name);
-	w->lens[slot] = BPF_CORE_READ(dentry, d_name.len);
+	w->names[slot] = head.name;
+	w->lens[slot] = head.hash_len >> 32;
 	w->n++;
 	w->dentry = (u64)parent;
 	return 0;
@@ -641,6 +697,7 @@ static __always_inline int resolve_path(struct scratch *s, u32 start, struct pat
 	w->vfsmnt = (u64)target->mnt;
 	w->root_dentry = (u64)root->dentry;
 	w->root_mnt = (u64)root->mnt;
+	w->mnt_root = (u64)BPF_CORE_READ(target->mnt, mnt_root);
 	w->n = 0;
 	w->status = WALK_RUNNING;
 	bpf_loop(MAX_WALK, walk_step, &c, 0);
@@ -847,44 +904,25 @@ static __always_inline bool dedup_open(struct dedup_key *key, u32 tgid, u64 now)
 	return !dedup_counted(key);
 }
 
-/* d_parent, d_name and d_inode, which every kernel lays out one after the other. */
-struct dentry_head {
-	u64 parent;
-	u64 hash_len;
-	u64 name;
-	u64 inode;
-};
-
 /*
  * Fills s->verdict_key and s->verdict for target as it is now, before any
- * walk. Every helper call counts here, as this is most of what an access to an
- * unwatched file costs: the dentry's fields come in one read where the layout
- * allows.
+ * walk. This is most of what an access to an unwatched file costs.
  */
 static __always_inline void verdict_now(struct scratch *s, struct path *target, struct path *root)
 {
-	struct dentry *dentry = target->dentry;
 	struct cached_verdict *v = &s->verdict;
-	u32 parent_at = bpf_core_field_offset(struct dentry, d_parent);
 	struct dentry_head head;
 
-	s->verdict_key.dentry = (u64)dentry;
+	s->verdict_key.dentry = (u64)target->dentry;
 	s->verdict_key.mnt = (u64)target->mnt;
 	s->verdict_key.root_dentry = (u64)root->dentry;
 	s->verdict_key.root_mnt = (u64)root->mnt;
 	v->renames = renames_seen;
 	v->mounts = BPF_CORE_READ(real_mount(target->mnt), mnt_ns, event);
-	if (bpf_core_field_offset(struct dentry, d_name) == parent_at + 8 &&
-	    bpf_core_field_offset(struct dentry, d_inode) == parent_at + 24) {
-		bpf_probe_read_kernel(&head, sizeof(head), (void *)dentry + parent_at);
-		v->parent = head.parent;
-		v->hash_len = head.hash_len;
-		v->inode = head.inode;
-	} else {
-		v->parent = (u64)BPF_CORE_READ(dentry, d_parent);
-		v->hash_len = BPF_CORE_READ(dentry, d_name.hash_len);
-		v->inode = (u64)BPF_CORE_READ(dentry, d_inode);
-	}
+	read_dentry_head(target->dentry, &head);
+	v->parent = head.parent;
+	v->hash_len = head.hash_len;
+	v->inode = head.inode;
 }
 
 /* Whether the file is remembered as unwatched, with a verdict still valid. */
@@ -912,6 +950,7 @@ static __noinline int report(struct access *a)
 	struct inode *inode;
 	struct scratch *s;
 	struct record *r;
+	struct ids ids;
 	struct file *exe_file;
 	struct process *proc;
 	u32 zero = 0, size, tgid;
@@ -1000,10 +1039,11 @@ static __noinline int report(struct access *a)
 	r->pid = tgid;
 	r->tid = (u32)id;
 	r->ppid = BPF_CORE_READ(task, real_parent, tgid);
-	r->uid = BPF_CORE_READ(task, cred, uid.val);
-	r->euid = BPF_CORE_READ(task, cred, euid.val);
-	r->gid = BPF_CORE_READ(task, cred, gid.val);
-	r->egid = BPF_CORE_READ(task, cred, egid.val);
+	read_ids(task, &ids);
+	r->uid = ids.uid;
+	r->euid = ids.euid;
+	r->gid = ids.gid;
+	r->egid = ids.egid;
 	r->op = a->op;
 	r->hook = a->hook;
 	r->syscall_nr = a->syscall_nr;
@@ -1429,6 +1469,7 @@ static __always_inline void fill_process(struct proc_record *r, struct task_stru
 {
 	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
 	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	struct ids ids;
 	unsigned int level = BPF_CORE_READ(pid, level);
 	void *upid;
 
@@ -1439,10 +1480,11 @@ static __always_inline void fill_process(struct proc_record *r, struct task_stru
 	r->pid = BPF_CORE_READ(task, tgid);
 	r->tid = BPF_CORE_READ(task, pid);
 	r->ppid = BPF_CORE_READ(task, real_parent, tgid);
-	r->uid = BPF_CORE_READ(task, cred, uid.val);
-	r->euid = BPF_CORE_READ(task, cred, euid.val);
-	r->gid = BPF_CORE_READ(task, cred, gid.val);
-	r->egid = BPF_CORE_READ(task, cred, egid.val);
+	read_ids(task, &ids);
+	r->uid = ids.uid;
+	r->euid = ids.euid;
+	r->gid = ids.gid;
+	r->egid = ids.egid;
 	r->auid = login_uid(task);
 	r->exit_code = 0;
 	r->exe_len = 0;

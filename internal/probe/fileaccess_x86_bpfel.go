@@ -196,6 +196,7 @@ type FileaccessScratch struct {
 		Vfsmnt     uint64
 		RootDentry uint64
 		RootMnt    uint64
+		MntRoot    uint64
 		N          uint32
 		Status     uint32
 		Start      uint32
