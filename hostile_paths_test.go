@@ -67,6 +67,14 @@ func hostileWorkload(kind string, args []string) error {
 		}
 		_, err = unix.Read(fd, make([]byte, 1))
 		return err
+	case "truncate":
+		return unix.Truncate(paths[0], 0)
+	case "truncate-relative":
+		// truncate-relative DIR REL: truncate(2) of REL from the working directory DIR.
+		if err := os.Chdir(paths[0]); err != nil {
+			return err
+		}
+		return unix.Truncate(paths[1], 0)
 	case "read-deleted":
 		// Opens the file, unlinks it, then reads it.
 		f, err := os.Open(paths[0])
@@ -295,11 +303,33 @@ func TestNoSpellingOfAPathGetsPastAPrefix(t *testing.T) {
 		})
 	}
 
+	// truncate(2) names a path: in tracepoint mode the kernel sends it as
+	// written and user space resolves it, so it is tested apart.
+	truncations := []struct {
+		name  string
+		kind  string
+		paths []string
+	}{
+		{"truncate through a symbolic link", "truncate", []string{filepath.Join(root, "link")}},
+		{"truncate through dot-dot", "truncate", []string{public + "/../secret/./file"}},
+		{"truncate relative to the working directory", "truncate-relative", []string{public, "../secret//file"}},
+	}
+	for _, tr := range truncations {
+		t.Run(tr.name, func(t *testing.T) {
+			pid := runHostile(t, tr.kind, tr.paths...)
+			waitFor(t, r.sink, "the truncate as "+file, func(a access) bool {
+				return a.event == "file_access.truncate" && a.pid == int64(pid) && a.path == file
+			})
+		})
+	}
+
 	t.Run("a link out of the watched directory", func(t *testing.T) {
-		pid := runHostile(t, "read", filepath.Join(secret, "way-out"))
+		read := runHostile(t, "read", filepath.Join(secret, "way-out"))
+		truncated := runHostile(t, "truncate", filepath.Join(secret, "way-out"))
 		settle()
 		for _, a := range fileAccesses(r.sink) {
-			assert.NotEqual(t, int64(pid), a.pid, "the file read is not watched: %s", a.body)
+			assert.NotEqual(t, int64(read), a.pid, "the file read is not watched: %s", a.body)
+			assert.NotEqual(t, int64(truncated), a.pid, "the file truncated is not watched: %s", a.body)
 		}
 	})
 }

@@ -88,7 +88,9 @@ type fileAccessReceiver struct {
 	// configuration. Tests set a fake.
 	kubeClient func() (kubernetes.Interface, error)
 	hold       *podHold
-	dedup      *dedupHold // nil unless dedup.window is set
+	// filter judges the paths user space resolves (see resolveWritten).
+	filter *probe.PathFilter
+	dedup  *dedupHold // nil unless dedup.window is set
 	// apiErrors is the pod watch's error count last reported.
 	apiErrors uint64
 	file      record.Record
@@ -185,6 +187,11 @@ func (r *fileAccessReceiver) Start(_ context.Context, host component.Host) error
 		}
 	}
 
+	if r.filter, err = probe.NewPathFilter(opts.IncludePaths, opts.ExcludePaths); err != nil {
+		reader.Close()
+		p.Close()
+		return err
+	}
 	r.dedup = nil
 	if r.cfg.Dedup.Window > 0 {
 		r.dedup = newDedupHold(r.cfg.Dedup.Window)
@@ -317,6 +324,9 @@ func (r *fileAccessReceiver) handleFile(b *batch, sample []byte, now time.Time, 
 	if err := record.Decode(sample, &r.file); err != nil {
 		return err
 	}
+	if r.file.PathAsWritten && !r.resolveWritten(&r.file) {
+		return nil
+	}
 	records, pod := r.recordsFor(b, r.file.CgroupID, r.file.PID, now)
 	pc := r.processContext(r.processes.Lookup(r.file.PID, r.file.ExecNs))
 	if r.processEvents == processEventsWatched && pc.Process != nil && !pc.Process.Announced {
@@ -337,6 +347,15 @@ func (r *fileAccessReceiver) handleFile(b *batch, sample []byte, now time.Time, 
 	convert.AppendRecord(records, &r.file, pc, b.clock, observed)
 	putPod(records, first, pod)
 	return nil
+}
+
+// resolveWritten resolves the path of a record the kernel could not, and
+// reports whether the prefix filter keeps it.
+func (r *fileAccessReceiver) resolveWritten(rec *record.Record) bool {
+	_, inContainer := r.containers.Container(rec.CgroupID, rec.PID)
+	rec.Path = resolveWrittenPath(rec.PID, rec.Path, inContainer)
+	rec.PathAsWritten = false
+	return r.filter.Watched(rec.Path)
 }
 
 // handleProcess keeps the process table up to date with an exec, clone or

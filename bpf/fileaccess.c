@@ -140,6 +140,13 @@ enum record_flag {
 	 * memory): exe_len bytes of its own name, like "memfd:x", not a path.
 	 */
 	RECORD_EXE_ANONYMOUS = 256,
+	/*
+	 * The path is the one a truncate(2) named, as written, with the working
+	 * directory in front of a relative one: it may hold "..", "." or symbolic
+	 * links, so the prefix filter has not judged it; user space resolves it
+	 * and filters it.
+	 */
+	RECORD_PATH_AS_WRITTEN = 512,
 };
 
 enum verdict {
@@ -815,8 +822,8 @@ static __always_inline bool op_watched(u16 op)
 
 /*
  * Writes a user-supplied path at data[0]. A relative one gets the working
- * directory in front. Known limitation: "." and ".." and symbolic links in a
- * path given to truncate(2) are reported as written, not resolved.
+ * directory in front; "." and ".." and symbolic links stay as written, for
+ * user space to resolve (RECORD_PATH_AS_WRITTEN).
  */
 static __always_inline int user_path(struct scratch *s, struct task_struct *task,
 				     const char *path, struct path *root)
@@ -997,9 +1004,10 @@ static __noinline int report(struct access *a)
 	}
 	if (path_len <= 0 || path_len > PATH_CAP)
 		return 0;
-	if (!watched_path(s, path_len)) {
-		if (!a->user_path)
-			remember_unwatched(s, mono_ns);
+	if (a->user_path)
+		r->flags |= RECORD_PATH_AS_WRITTEN;
+	else if (!watched_path(s, path_len)) {
+		remember_unwatched(s, mono_ns);
 		return 0;
 	}
 	if (!in_window) {

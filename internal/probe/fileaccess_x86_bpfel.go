@@ -164,15 +164,16 @@ type FileaccessRecord struct {
 type FileaccessRecordFlag uint32
 
 const (
-	FileaccessRecordFlagRECORD_PATH_TRUNCATED FileaccessRecordFlag = 1
-	FileaccessRecordFlagRECORD_EXE_TRUNCATED  FileaccessRecordFlag = 2
-	FileaccessRecordFlagRECORD_ARGS_TRUNCATED FileaccessRecordFlag = 4
-	FileaccessRecordFlagRECORD_CWD_TRUNCATED  FileaccessRecordFlag = 8
-	FileaccessRecordFlagRECORD_CONTAINER_INIT FileaccessRecordFlag = 16
-	FileaccessRecordFlagRECORD_DEDUP          FileaccessRecordFlag = 32
-	FileaccessRecordFlagRECORD_PATH_DELETED   FileaccessRecordFlag = 64
-	FileaccessRecordFlagRECORD_EXE_DELETED    FileaccessRecordFlag = 128
-	FileaccessRecordFlagRECORD_EXE_ANONYMOUS  FileaccessRecordFlag = 256
+	FileaccessRecordFlagRECORD_PATH_TRUNCATED  FileaccessRecordFlag = 1
+	FileaccessRecordFlagRECORD_EXE_TRUNCATED   FileaccessRecordFlag = 2
+	FileaccessRecordFlagRECORD_ARGS_TRUNCATED  FileaccessRecordFlag = 4
+	FileaccessRecordFlagRECORD_CWD_TRUNCATED   FileaccessRecordFlag = 8
+	FileaccessRecordFlagRECORD_CONTAINER_INIT  FileaccessRecordFlag = 16
+	FileaccessRecordFlagRECORD_DEDUP           FileaccessRecordFlag = 32
+	FileaccessRecordFlagRECORD_PATH_DELETED    FileaccessRecordFlag = 64
+	FileaccessRecordFlagRECORD_EXE_DELETED     FileaccessRecordFlag = 128
+	FileaccessRecordFlagRECORD_EXE_ANONYMOUS   FileaccessRecordFlag = 256
+	FileaccessRecordFlagRECORD_PATH_AS_WRITTEN FileaccessRecordFlag = 512
 )
 
 type FileaccessRecordKind uint32

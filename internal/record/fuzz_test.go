@@ -183,6 +183,7 @@ func expectFile(sample []byte) (record.Record, error) {
 		Path:                string(sample[fileHeaderLen:pathEnd]),
 		PathTruncated:       h.Flags&uint16(probe.FileaccessRecordFlagRECORD_PATH_TRUNCATED) != 0,
 		PathDeleted:         h.Flags&uint16(probe.FileaccessRecordFlagRECORD_PATH_DELETED) != 0,
+		PathAsWritten:       h.Flags&uint16(probe.FileaccessRecordFlagRECORD_PATH_AS_WRITTEN) != 0,
 		Executable:          string(sample[pathEnd:exeEnd]),
 		ExecutableTruncated: h.Flags&uint16(probe.FileaccessRecordFlagRECORD_EXE_TRUNCATED) != 0,
 		ExecutableDeleted:   h.Flags&uint16(probe.FileaccessRecordFlagRECORD_EXE_DELETED) != 0,

@@ -122,6 +122,9 @@ type Record struct {
 	// PathDeleted is set when the file was unlinked while open; Path is the
 	// one it had.
 	PathDeleted bool
+	// PathAsWritten is set when Path is the one a truncate(2) named, as
+	// written, not resolved, and not yet filtered: see the tracepoint mode.
+	PathAsWritten bool
 	// Executable is the path of the process's executable, empty for kernel
 	// threads. An executable on a kernel-internal mount (memfd_create(2)) has
 	// no path: it is its name, "memfd:NAME", which does not start with '/'.
@@ -193,6 +196,7 @@ func Decode(sample []byte, r *Record) error {
 		Path:                t.copy(rest[:h.PathLen]),
 		PathTruncated:       h.Flags&uint16(probe.FileaccessRecordFlagRECORD_PATH_TRUNCATED) != 0,
 		PathDeleted:         h.Flags&uint16(probe.FileaccessRecordFlagRECORD_PATH_DELETED) != 0,
+		PathAsWritten:       h.Flags&uint16(probe.FileaccessRecordFlagRECORD_PATH_AS_WRITTEN) != 0,
 		Executable:          t.reuse(r.Executable, exe),
 		ExecutableTruncated: h.Flags&uint16(probe.FileaccessRecordFlagRECORD_EXE_TRUNCATED) != 0,
 		ExecutableDeleted:   h.Flags&uint16(probe.FileaccessRecordFlagRECORD_EXE_DELETED) != 0,
