@@ -712,3 +712,17 @@ func TestAnonymousFilesAreNotFileAccesses(t *testing.T) {
 		}
 	}
 }
+
+// TestTracepointModeTakesTheTypedProgram: the tp_btf program reads the task
+// with plain loads, the raw tracepoint one with a helper call a read. Every
+// kernel the suite runs on can take the first; falling back would only show
+// as cost.
+func TestTracepointModeTakesTheTypedProgram(t *testing.T) {
+	r := startReceiver(t, func(c *Config) { c.Attach = string(probe.ModeTracepoint) })
+	watching := r.logs.FilterMessage("Watching file accesses").All()
+	require.Len(t, watching, 1)
+	programs := watching[0].ContextMap()["programs"]
+	assert.Contains(t, programs, "btf_sys_exit",
+		"fallbacks: %v", r.logs.FilterMessage("The tp_btf program is not usable; trying the raw tracepoint").All())
+	assert.NotContains(t, programs, "raw_sys_exit")
+}

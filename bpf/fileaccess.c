@@ -805,6 +805,8 @@ static __always_inline bool container_init(struct proc_record *r)
 struct access {
 	struct path *target; /* kernel pointer; NULL when user_path is set */
 	const char *user_path;
+	struct path root;    /* the task's root, when has_root: read by a caller that could do it cheaply */
+	bool has_root;
 	s64 ret;
 	u64 arg;
 	u64 mmap_flags;
@@ -975,7 +977,10 @@ static __noinline int report(struct access *a)
 	proc = NULL;
 	now = 0;
 
-	BPF_CORE_READ_INTO(&root, task, fs, root);
+	if (a->has_root)
+		root = a->root;
+	else
+		BPF_CORE_READ_INTO(&root, task, fs, root);
 	if (a->user_path) {
 		path_len = user_path(s, task, a->user_path, &root);
 		r->ino = 0;
@@ -1088,18 +1093,27 @@ static __noinline int watched_target(struct path *target_ptr)
 	struct scratch *s;
 	u32 zero = 0;
 	int path_len;
+	u64 mono_ns;
 
 	s = bpf_map_lookup_elem(&scratch_space, &zero);
 	if (!s)
 		return 0;
 	BPF_CORE_READ_INTO(&root, task, fs, root);
 	bpf_probe_read_kernel(&target, sizeof(target), target_ptr);
-	if (anonymous_file(BPF_CORE_READ(target.dentry, d_inode)))
+	verdict_now(s, &target, &root);
+	mono_ns = bpf_ktime_get_ns();
+	if (known_unwatched(s, mono_ns))
+		return 0;
+	if (anonymous_file((struct inode *)s->verdict.inode))
 		return 0;
 	path_len = resolve_file_path(s, &target, &root);
 	if (path_len <= 0 || path_len > PATH_CAP)
 		return 0;
-	return watched_path(s, path_len);
+	if (!watched_path(s, path_len)) {
+		remember_unwatched(s, mono_ns);
+		return 0;
+	}
+	return 1;
 }
 
 static __always_inline u16 permission_op(int mask)
@@ -1111,8 +1125,9 @@ static __always_inline u16 permission_op(int mask)
 	return 0;
 }
 
+/* typed: called from an fexit program, which may read the task through a BTF-typed pointer. */
 static __always_inline int report_hook(u16 op, u16 hook, struct path *target, s64 ret, u64 arg,
-				       u64 mmap_flags)
+				       u64 mmap_flags, bool typed)
 {
 	struct access a = {
 		.target = target,
@@ -1122,9 +1137,16 @@ static __always_inline int report_hook(u16 op, u16 hook, struct path *target, s6
 		.op = op,
 		.hook = hook,
 	};
+	struct task_struct *task;
 
 	if (!op || !target || !op_watched(op))
 		return 0;
+	if (typed) {
+		task = bpf_get_current_task_btf();
+		a.root.dentry = task->fs->root.dentry;
+		a.root.mnt = task->fs->root.mnt;
+		a.has_root = true;
+	}
 	return report(&a);
 }
 
@@ -1147,7 +1169,7 @@ int BPF_PROG(fexit_file_permission, struct file *file, int mask, int ret)
 {
 	if (stacked_inner_file(file))
 		return 0;
-	return report_hook(permission_op(mask), HOOK_FILE_PERMISSION, &file->f_path, ret, mask, 0);
+	return report_hook(permission_op(mask), HOOK_FILE_PERMISSION, &file->f_path, ret, mask, 0, true);
 }
 
 SEC("fexit/security_mmap_file")
@@ -1155,13 +1177,13 @@ int BPF_PROG(fexit_mmap_file, struct file *file, unsigned long prot, unsigned lo
 {
 	if (!file || stacked_inner_file(file))
 		return 0;
-	return report_hook(OP_MMAP, HOOK_MMAP_FILE, &file->f_path, ret, prot, flags);
+	return report_hook(OP_MMAP, HOOK_MMAP_FILE, &file->f_path, ret, prot, flags, true);
 }
 
 SEC("fexit/security_path_truncate")
 int BPF_PROG(fexit_path_truncate, struct path *path, int ret)
 {
-	return report_hook(OP_TRUNCATE, HOOK_PATH_TRUNCATE, path, ret, 0, 0);
+	return report_hook(OP_TRUNCATE, HOOK_PATH_TRUNCATE, path, ret, 0, 0, true);
 }
 
 SEC("fexit/security_file_truncate")
@@ -1169,7 +1191,7 @@ int BPF_PROG(fexit_file_truncate, struct file *file, int ret)
 {
 	if (stacked_inner_file(file))
 		return 0;
-	return report_hook(OP_TRUNCATE, HOOK_FILE_TRUNCATE, &file->f_path, ret, 0, 0);
+	return report_hook(OP_TRUNCATE, HOOK_FILE_TRUNCATE, &file->f_path, ret, 0, 0, true);
 }
 
 /* ---- kprobe mode ---- */
@@ -1198,7 +1220,7 @@ static __always_inline int recall(u16 hook, s64 ret)
 		return 0;
 	copy = *p;
 	bpf_map_delete_elem(&pending_hooks, &key);
-	return report_hook(copy.op, hook, (struct path *)copy.target, ret, copy.arg, copy.mmap_flags);
+	return report_hook(copy.op, hook, (struct path *)copy.target, ret, copy.arg, copy.mmap_flags, false);
 }
 
 /*
@@ -1279,9 +1301,22 @@ int BPF_KRETPROBE(kretprobe_file_truncate, int ret)
 /* ---- tracepoint mode ---- */
 
 /* The kernel takes a descriptor as an int: only the low 32 bits of the register count. */
-static __always_inline struct file *fd_file(struct task_struct *task, int fd)
+/*
+ * The tracepoint mode's programs come in two builds of the same code: the
+ * tp_btf one has the task as a BTF-typed pointer (bpf_get_current_task_btf)
+ * and reads through it with plain loads, the raw tracepoint one has an
+ * untyped pointer and a helper call per read. typed is a constant in each.
+ */
+static __always_inline struct task_struct *current_task(bool typed)
 {
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	if (typed)
+		return bpf_get_current_task_btf();
+	return (void *)bpf_get_current_task();
+}
+
+static __always_inline struct file *fd_file(struct task_struct *task, int fd, bool typed)
+{
+	struct fdtable *fdt;
 	struct {
 		u64 max_fds;	/* an unsigned int, then padding */
 		struct file **fd;
@@ -1290,6 +1325,16 @@ static __always_inline struct file *fd_file(struct task_struct *task, int fd)
 
 	if (fd < 0)
 		return NULL;
+	if (typed) {
+		fdt = task->files->fdt;
+		table.max_fds = fdt->max_fds;
+		table.fd = fdt->fd;
+		if ((u64)fd >= table.max_fds)
+			return NULL;
+		bpf_probe_read_kernel(&file, sizeof(file), &table.fd[fd]);
+		return file;
+	}
+	fdt = BPF_CORE_READ(task, files, fdt);
 	/* Both in one read where max_fds leads and fd follows, as in every kernel. */
 	if (bpf_core_field_offset(struct fdtable, max_fds) == 0 &&
 	    bpf_core_field_offset(struct fdtable, fd) == 8) {
@@ -1306,9 +1351,10 @@ static __always_inline struct file *fd_file(struct task_struct *task, int fd)
 	return file;
 }
 
-static __always_inline int report_fd(int fd, u16 op, u16 nr, s64 ret, u64 arg, u64 mmap_flags)
+static __always_inline int report_fd(int fd, u16 op, u16 nr, s64 ret, u64 arg, u64 mmap_flags,
+				     bool typed)
 {
-	struct task_struct *task = (void *)bpf_get_current_task();
+	struct task_struct *task = current_task(typed);
 	struct file *file;
 	struct access a = {
 		.ret = ret,
@@ -1321,30 +1367,35 @@ static __always_inline int report_fd(int fd, u16 op, u16 nr, s64 ret, u64 arg, u
 
 	if (!op_watched(op))
 		return 0;
-	file = fd_file(task, fd);
+	file = fd_file(task, fd, typed);
 	if (!file)
 		return 0;
 	a.target = &file->f_path;
+	if (typed) {
+		a.root.dentry = task->fs->root.dentry;
+		a.root.mnt = task->fs->root.mnt;
+		a.has_root = true;
+	}
 	return report(&a);
 }
 
 /* An open that truncated: O_TRUNC on an existing regular file, as do_open() decides. */
-static __always_inline int report_open_trunc(long fd, u64 flags, u16 nr)
+static __always_inline int report_open_trunc(long fd, u64 flags, u16 nr, bool typed)
 {
-	struct task_struct *task = (void *)bpf_get_current_task();
+	struct task_struct *task = current_task(typed);
 	struct file *file;
 	u32 mode;
 
 	/* O_PATH opens ignore O_TRUNC. */
 	if (fd < 0 || !(flags & O_TRUNC) || (flags & O_PATH) || !op_watched(OP_TRUNCATE))
 		return 0;
-	file = fd_file(task, fd);
+	file = fd_file(task, fd, typed);
 	if (!file || (BPF_CORE_READ(file, f_mode) & FMODE_CREATED))
 		return 0;
 	mode = BPF_CORE_READ(file, f_inode, i_mode);
 	if ((mode & S_IFMT) != S_IFREG)
 		return 0;
-	return report_fd(fd, OP_TRUNCATE, nr, 0, flags, 0);
+	return report_fd(fd, OP_TRUNCATE, nr, 0, flags, 0, typed);
 }
 
 /* truncate(2) names a path, not a file: reported when the kernel got as far as the file. */
@@ -1365,6 +1416,9 @@ static __always_inline int report_truncate_path(const char *path, s64 ret)
 	return report(&a);
 }
 
+/* A system call's argument: a plain load from a typed pt_regs, else a helper call. */
+#define ARG(regs, reg) (typed ? (regs)->reg : BPF_CORE_READ(regs, reg))
+
 /*
  * Runs on the exit of every system call on the node, so the number is checked
  * first and nothing else is read for the calls that are not file I/O.
@@ -1374,7 +1428,7 @@ static __always_inline int report_truncate_path(const char *path, s64 ret)
  * returns, so another thread that closes or replaces the descriptor during the
  * call can hide the access or have it reported as the replacement file's.
  */
-static __always_inline int on_sys_exit(struct pt_regs *regs, long nr, long ret)
+static __always_inline int on_sys_exit(struct pt_regs *regs, long nr, long ret, bool typed)
 {
 	struct task_struct *task;
 	u64 how_flags = 0;
@@ -1407,8 +1461,8 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long nr, long ret)
 	if (ret <= -ERESTARTSYS && ret >= -ERESTART_RESTARTBLOCK)
 		return 0;
 	/* The 64-bit numbers mean other calls in a 32-bit one: not decoded. */
-	task = (void *)bpf_get_current_task();
-	if (BPF_CORE_READ(task, thread_info.status) & TS_COMPAT)
+	task = current_task(typed);
+	if ((typed ? task->thread_info.status : BPF_CORE_READ(task, thread_info.status)) & TS_COMPAT)
 		return 0;
 
 	switch (nr) {
@@ -1417,50 +1471,52 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long nr, long ret)
 	case NR_pread64:
 	case NR_preadv:
 	case NR_preadv2:
-		return report_fd(BPF_CORE_READ(regs, di), OP_READ, nr, ret, MAY_READ, 0);
+		return report_fd(ARG(regs, di), OP_READ, nr, ret, MAY_READ, 0, typed);
 	case NR_write:
 	case NR_writev:
 	case NR_pwrite64:
 	case NR_pwritev:
 	case NR_pwritev2:
 	case NR_fallocate:
-		return report_fd(BPF_CORE_READ(regs, di), OP_WRITE, nr, ret, MAY_WRITE, 0);
+		return report_fd(ARG(regs, di), OP_WRITE, nr, ret, MAY_WRITE, 0, typed);
 	case NR_copy_file_range:
 	case NR_splice:
-		report_fd(BPF_CORE_READ(regs, di), OP_READ, nr, ret, MAY_READ, 0);
-		return report_fd(BPF_CORE_READ(regs, dx), OP_WRITE, nr, ret, MAY_WRITE, 0);
+		report_fd(ARG(regs, di), OP_READ, nr, ret, MAY_READ, 0, typed);
+		return report_fd(ARG(regs, dx), OP_WRITE, nr, ret, MAY_WRITE, 0, typed);
 	case NR_sendfile:
-		report_fd(BPF_CORE_READ(regs, si), OP_READ, nr, ret, MAY_READ, 0);
-		return report_fd(BPF_CORE_READ(regs, di), OP_WRITE, nr, ret, MAY_WRITE, 0);
+		report_fd(ARG(regs, si), OP_READ, nr, ret, MAY_READ, 0, typed);
+		return report_fd(ARG(regs, di), OP_WRITE, nr, ret, MAY_WRITE, 0, typed);
 	case NR_mmap:
-		if (BPF_CORE_READ(regs, r10) & MAP_ANONYMOUS)
+		if (ARG(regs, r10) & MAP_ANONYMOUS)
 			return 0;
-		return report_fd(BPF_CORE_READ(regs, r8), OP_MMAP, nr, ret, BPF_CORE_READ(regs, dx),
-				 BPF_CORE_READ(regs, r10));
+		return report_fd(ARG(regs, r8), OP_MMAP, nr, ret, ARG(regs, dx),
+				 ARG(regs, r10), typed);
 	case NR_ftruncate:
-		return report_fd(BPF_CORE_READ(regs, di), OP_TRUNCATE, nr, ret, 0, 0);
+		return report_fd(ARG(regs, di), OP_TRUNCATE, nr, ret, 0, 0, typed);
 	case NR_truncate:
-		return report_truncate_path((const char *)BPF_CORE_READ(regs, di), ret);
+		return report_truncate_path((const char *)ARG(regs, di), ret);
 	case NR_creat:
-		return report_open_trunc(ret, O_TRUNC, nr);
+		return report_open_trunc(ret, O_TRUNC, nr, typed);
 	case NR_open:
-		return report_open_trunc(ret, BPF_CORE_READ(regs, si), nr);
+		return report_open_trunc(ret, ARG(regs, si), nr, typed);
 	case NR_openat:
 	case NR_open_by_handle_at:
-		return report_open_trunc(ret, BPF_CORE_READ(regs, dx), nr);
+		return report_open_trunc(ret, ARG(regs, dx), nr, typed);
 	case NR_openat2:
 		/* struct open_how starts with the u64 flags. */
-		bpf_probe_read_user(&how_flags, sizeof(how_flags), (void *)BPF_CORE_READ(regs, dx));
-		return report_open_trunc(ret, how_flags, nr);
+		bpf_probe_read_user(&how_flags, sizeof(how_flags), (void *)ARG(regs, dx));
+		return report_open_trunc(ret, how_flags, nr, typed);
 	}
 	return 0;
 }
+
+#undef ARG
 
 /* tp_btf gets a typed pt_regs pointer, so the number is a plain load, not a helper call. */
 SEC("tp_btf/sys_exit")
 int BPF_PROG(btf_sys_exit, struct pt_regs *regs, long ret)
 {
-	return on_sys_exit(regs, regs->orig_ax, ret);
+	return on_sys_exit(regs, regs->orig_ax, ret, true);
 }
 
 SEC("raw_tracepoint/sys_exit")
@@ -1468,7 +1524,7 @@ int raw_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
 
-	return on_sys_exit(regs, BPF_CORE_READ(regs, orig_ax), ctx->args[1]);
+	return on_sys_exit(regs, BPF_CORE_READ(regs, orig_ax), ctx->args[1], false);
 }
 
 /* ---- process tracking, in every attach mode ---- */

@@ -130,6 +130,8 @@ func openMode(base *ebpf.CollectionSpec, opts Options, mode Mode) (*Probe, error
 		if btfErr == nil {
 			return p, nil
 		}
+		// Slower, but it works where tp_btf does not.
+		opts.Logger.Info("The tp_btf program is not usable; trying the raw tracepoint", zap.Error(btfErr))
 		p, rawErr := openPrograms(base, opts, mode, []attachment{{program: "raw_sys_exit", kind: attachRawTracepoint, target: "sys_exit"}})
 		if rawErr != nil {
 			return nil, fmt.Errorf("tp_btf: %v; raw tracepoint: %w", btfErr, rawErr)
