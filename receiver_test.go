@@ -443,9 +443,12 @@ func TestRingBufferOverflowIsCountedExactly(t *testing.T) {
 	assert.Zero(t, lostRecords(t, tel, set.ID.String(), lostMalformed))
 
 	// The loss began and ended, and the logs say so once each.
-	began := logs.FilterMessage("File access records lost; otelcol_receiver_file_access_records_lost counts them").
-		FilterField(zap.String("reason", lostRingFull)).All()
-	assert.Len(t, began, 1)
+	beganLogs := func() []observer.LoggedEntry {
+		return logs.FilterMessage("File access records lost; otelcol_receiver_file_access_records_lost counts them").
+			FilterField(zap.String("reason", lostRingFull)).All()
+	}
+	require.Eventually(t, func() bool { return len(beganLogs()) > 0 }, 5*time.Second, 20*time.Millisecond)
+	assert.Len(t, beganLogs(), 1)
 	endedLogs := func() []observer.LoggedEntry {
 		return logs.FilterMessage("File access records are no longer lost").
 			FilterField(zap.String("reason", lostRingFull)).All()

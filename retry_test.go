@@ -125,6 +125,10 @@ func TestRefusalsEndAndSaySo(t *testing.T) {
 	}, 10*time.Second, 10*time.Millisecond, "the read after the refusal is delivered")
 
 	require.Len(t, r.logs.FilterMessage("Next consumer refused file access records; they are dropped").All(), 1)
+	// Logged once the consumer has returned, after the sink has the record.
+	require.Eventually(t, func() bool {
+		return r.logs.FilterMessage("Next consumer takes file access records again").Len() > 0
+	}, 5*time.Second, 10*time.Millisecond)
 	again := r.logs.FilterMessage("Next consumer takes file access records again").All()
 	require.Len(t, again, 1)
 	assert.Equal(t, int64(1), again[0].ContextMap()["dropped"])
