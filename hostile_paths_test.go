@@ -198,6 +198,11 @@ func watchUnprivileged(path string) error {
 	return fmt.Errorf("no record of cat reading %s among %d", path, len(accesses(sink)))
 }
 
+// readBy matches the read records of a process.
+func readBy(pid int) func(access) bool {
+	return func(a access) bool { return a.event == "file_access.read" && a.pid == int64(pid) }
+}
+
 // runHostile runs a workload of this file in a child and returns its pid.
 func runHostile(t *testing.T, kind string, paths ...string) int {
 	t.Helper()
@@ -228,9 +233,7 @@ func TestFileNamesAreExactOrEscapedReversibly(t *testing.T) {
 			require.NoError(t, os.WriteFile(path, []byte("data"), 0o644))
 			pid := runHostile(t, "read", path)
 
-			a := waitFor(t, r.sink, "the read", func(a access) bool {
-				return a.event == "file_access.read" && a.pid == int64(pid)
-			})
+			a := waitFor(t, r.sink, "the read", readBy(pid))
 			assert.Equal(t, dir+"/"+tt.want, a.path)
 			assert.Equal(t, tt.want, a.attrs["file.name"])
 			if tt.escaped {
@@ -253,17 +256,13 @@ func TestDeletedFileKeepsItsPathAndSaysSo(t *testing.T) {
 	r := startReceiver(t, func(c *Config) { c.IncludePaths = []string{dir} })
 
 	pid := runHostile(t, "read-deleted", path)
-	a := waitFor(t, r.sink, "the read of the deleted file", func(a access) bool {
-		return a.event == "file_access.read" && a.pid == int64(pid)
-	})
+	a := waitFor(t, r.sink, "the read of the deleted file", readBy(pid))
 	assert.Equal(t, path, a.path)
 	assert.Equal(t, true, a.attrs["file_access.path.deleted"])
 	assert.Contains(t, a.body, path+" (deleted)")
 
 	pid = runHostile(t, "read", kept)
-	a = waitFor(t, r.sink, "the read of the kept file", func(a access) bool {
-		return a.event == "file_access.read" && a.pid == int64(pid)
-	})
+	a = waitFor(t, r.sink, "the read of the kept file", readBy(pid))
 	assert.NotContains(t, a.attrs, "file_access.path.deleted")
 }
 
@@ -335,15 +334,11 @@ func TestNoSpellingOfAPathGetsPastAPrefix(t *testing.T) {
 }
 
 func TestExecutableFromMemoryIsNamedNotAPath(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "file")
-	require.NoError(t, os.WriteFile(path, []byte("data"), 0o644))
+	dir, path := watchedFile(t)
 	r := startReceiver(t, func(c *Config) { c.IncludePaths = []string{dir} })
 
 	pid := runHostile(t, "memfd-exec", path)
-	a := waitFor(t, r.sink, "the read by the memory file", func(a access) bool {
-		return a.event == "file_access.read" && a.pid == int64(pid)
-	})
+	a := waitFor(t, r.sink, "the read by the memory file", readBy(pid))
 	assert.Equal(t, "memfd:"+memfdName, a.exe)
 	assert.Equal(t, "memfd:"+memfdName, a.attrs["process.executable.name"])
 	exec := waitFor(t, r.sink, "the exec from the memory file", func(a access) bool {
@@ -353,9 +348,7 @@ func TestExecutableFromMemoryIsNamedNotAPath(t *testing.T) {
 }
 
 func TestDeletedExecutableIsFlagged(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "file")
-	require.NoError(t, os.WriteFile(path, []byte("data"), 0o644))
+	dir, path := watchedFile(t)
 	exe := filepath.Join(dir, "vanishing")
 	copyFile(t, testBinary(t), exe)
 	r := startReceiver(t, func(c *Config) { c.IncludePaths = []string{path} })
@@ -365,9 +358,7 @@ func TestDeletedExecutableIsFlagged(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
 
-	a := waitFor(t, r.sink, "the read by the deleted executable", func(a access) bool {
-		return a.event == "file_access.read" && a.pid == int64(cmd.Process.Pid)
-	})
+	a := waitFor(t, r.sink, "the read by the deleted executable", readBy(cmd.Process.Pid))
 	assert.Equal(t, exe, a.exe)
 	assert.Equal(t, true, a.attrs["file_access.executable.deleted"])
 	assert.NotContains(t, a.attrs, "file_access.path.deleted")
