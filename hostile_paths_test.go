@@ -281,43 +281,27 @@ func TestNoSpellingOfAPathGetsPastAPrefix(t *testing.T) {
 
 	r := startReceiver(t, func(c *Config) { c.IncludePaths = []string{secret} })
 
+	// truncate(2) names a path, not a file: in tracepoint mode the kernel
+	// sends it as written and user space resolves it.
 	spellings := []struct {
-		name  string
-		kind  string
-		paths []string
+		name, kind, event string
+		paths             []string
 	}{
-		{"symbolic link", "read", []string{filepath.Join(root, "link")}},
-		{"dot-dot", "read", []string{public + "/../secret/./file"}},
-		{"doubled slashes", "read", []string{root + "//secret///file"}},
-		{"relative to the working directory", "read-relative", []string{public, "../secret/file"}},
-		{"relative to a directory descriptor", "read-at", []string{root, "public/../link"}},
-		{"through /proc/self/root", "read", []string{"/proc/self/root" + file}},
+		{"symbolic link", "read", "file_access.read", []string{filepath.Join(root, "link")}},
+		{"dot-dot", "read", "file_access.read", []string{public + "/../secret/./file"}},
+		{"doubled slashes", "read", "file_access.read", []string{root + "//secret///file"}},
+		{"relative to the working directory", "read-relative", "file_access.read", []string{public, "../secret/file"}},
+		{"relative to a directory descriptor", "read-at", "file_access.read", []string{root, "public/../link"}},
+		{"through /proc/self/root", "read", "file_access.read", []string{"/proc/self/root" + file}},
+		{"truncate through a symbolic link", "truncate", "file_access.truncate", []string{filepath.Join(root, "link")}},
+		{"truncate through dot-dot", "truncate", "file_access.truncate", []string{public + "/../secret/./file"}},
+		{"truncate relative to the working directory", "truncate-relative", "file_access.truncate", []string{public, "../secret//file"}},
 	}
 	for _, sp := range spellings {
 		t.Run(sp.name, func(t *testing.T) {
 			pid := runHostile(t, sp.kind, sp.paths...)
-			waitFor(t, r.sink, "the read as "+file, func(a access) bool {
-				return a.event == "file_access.read" && a.pid == int64(pid) && a.path == file
-			})
-		})
-	}
-
-	// truncate(2) names a path: in tracepoint mode the kernel sends it as
-	// written and user space resolves it, so it is tested apart.
-	truncations := []struct {
-		name  string
-		kind  string
-		paths []string
-	}{
-		{"truncate through a symbolic link", "truncate", []string{filepath.Join(root, "link")}},
-		{"truncate through dot-dot", "truncate", []string{public + "/../secret/./file"}},
-		{"truncate relative to the working directory", "truncate-relative", []string{public, "../secret//file"}},
-	}
-	for _, tr := range truncations {
-		t.Run(tr.name, func(t *testing.T) {
-			pid := runHostile(t, tr.kind, tr.paths...)
-			waitFor(t, r.sink, "the truncate as "+file, func(a access) bool {
-				return a.event == "file_access.truncate" && a.pid == int64(pid) && a.path == file
+			waitFor(t, r.sink, sp.event+" as "+file, func(a access) bool {
+				return a.event == sp.event && a.pid == int64(pid) && a.path == file
 			})
 		})
 	}
@@ -368,13 +352,7 @@ func TestDeletedExecutableIsFlagged(t *testing.T) {
 // only the capabilities deploy/ grants: CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE.
 func TestRunsWithTheDaemonSetsCapabilitiesAlone(t *testing.T) {
 	requireRoot(t) // to hand the capabilities on
-	// t.TempDir's parent is private to root; nobody must reach the binary and the file.
-	dir, err := os.MkdirTemp("", "file-access-capabilities-")
-	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	require.NoError(t, os.Chmod(dir, 0o755))
-	exe := filepath.Join(dir, "workload")
-	copyFile(t, testBinary(t), exe)
+	dir, exe := publicTestBinary(t)
 	path := filepath.Join(dir, "watched")
 	require.NoError(t, os.WriteFile(path, []byte("data"), 0o644))
 
@@ -421,6 +399,17 @@ func TestStartWithoutKernelBTFSaysSo(t *testing.T) {
 }
 
 func renameBetweenReads(file, from, to string, uring bool) error {
+	return readAround(file, func() error {
+		if uring {
+			return uringRename(from, to)
+		}
+		return os.Rename(from, to)
+	})
+}
+
+// readAround reads a byte of file, runs between, and reads a byte again
+// through the same descriptor.
+func readAround(file string, between func() error) error {
 	f, err := os.Open(file)
 	if err != nil {
 		return err
@@ -429,12 +418,7 @@ func renameBetweenReads(file, from, to string, uring bool) error {
 	if _, err := f.ReadAt(make([]byte, 1), 0); err != nil {
 		return err
 	}
-	if uring {
-		err = uringRename(from, to)
-	} else {
-		err = os.Rename(from, to)
-	}
-	if err != nil {
+	if err := between(); err != nil {
 		return err
 	}
 	_, err = f.ReadAt(make([]byte, 1), 0)
@@ -492,19 +476,7 @@ func moveMountBetweenReads(from, to string) error {
 	if err := os.WriteFile(file, []byte("data"), 0o644); err != nil {
 		return err
 	}
-	f, err := os.Open(file)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if _, err := f.ReadAt(make([]byte, 1), 0); err != nil {
-		return err
-	}
-	if err := unix.Mount(from, to, "", unix.MS_MOVE, ""); err != nil {
-		return err
-	}
-	_, err = f.ReadAt(make([]byte, 1), 0)
-	return err
+	return readAround(file, func() error { return unix.Mount(from, to, "", unix.MS_MOVE, "") })
 }
 
 // TestUnwatchedVerdictsEndWithRenamesAndMounts: the kernel remembers that a

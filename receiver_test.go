@@ -657,13 +657,7 @@ func TestForcedModeEitherAttachesOrSaysWhy(t *testing.T) {
 
 func TestStartWithoutPrivilegesNamesTheCapabilities(t *testing.T) {
 	requireRoot(t) // to drop them
-	// t.TempDir's parent is private to root; the unprivileged child needs to reach its binary.
-	dir, err := os.MkdirTemp("", "file-access-unprivileged-")
-	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	require.NoError(t, os.Chmod(dir, 0o755))
-	exe := filepath.Join(dir, "workload")
-	copyFile(t, testBinary(t), exe)
+	_, exe := publicTestBinary(t)
 
 	cmd := exec.Command(exe, "-test.run=^$")
 	cmd.Env = append(os.Environ(), workloadEnv+"=preflight -")
@@ -686,6 +680,20 @@ func TestLifecycle(t *testing.T) {
 	require.Error(t, rcv.Start(context.Background(), componenttest.NewNopHost()), "second start")
 	require.NoError(t, rcv.Shutdown(context.Background()))
 	require.NoError(t, rcv.Shutdown(context.Background()))
+}
+
+// publicTestBinary copies the test binary into a directory any user can
+// enter, for children run as another user: t.TempDir's parent is private to
+// root.
+func publicTestBinary(t *testing.T) (dir, exe string) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "file-access-unprivileged-")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	require.NoError(t, os.Chmod(dir, 0o755))
+	exe = filepath.Join(dir, "workload")
+	copyFile(t, testBinary(t), exe)
+	return dir, exe
 }
 
 func copyFile(t *testing.T, from, to string) {
