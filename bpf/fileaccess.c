@@ -91,9 +91,9 @@ enum {
 	NR_renameat = 264,
 	NR_splice = 275,
 	NR_fallocate = 285,
-	NR_renameat2 = 316,
 	NR_preadv = 295,
 	NR_pwritev = 296,
+	NR_renameat2 = 316,
 	NR_copy_file_range = 326,
 	NR_preadv2 = 327,
 	NR_pwritev2 = 328,
@@ -511,7 +511,6 @@ static __always_inline struct vfsmount *vfsmount_of(struct mount *mnt)
 	return (void *)mnt + bpf_core_field_offset(struct mount, mnt);
 }
 
-/* Kernel-internal mounts have no namespace: NULL, or the error pointer MNT_NS_INTERNAL. */
 struct ids {
 	u32 uid, gid, suid, sgid, euid, egid;
 };
@@ -535,6 +534,7 @@ static __always_inline void read_ids(struct task_struct *task, struct ids *ids)
 	ids->egid = BPF_CORE_READ(cred, egid.val);
 }
 
+/* Kernel-internal mounts have no namespace: NULL, or the error pointer MNT_NS_INTERNAL. */
 static __always_inline bool in_namespace(struct mount *mnt)
 {
 	u64 ns = (u64)BPF_CORE_READ(mnt, mnt_ns);
