@@ -104,9 +104,15 @@ func hostileWorkload(kind string, args []string) error {
 	case "watch-unprivileged":
 		return watchUnprivileged(paths[0])
 	case "rename-between-reads":
-		// rename-between-reads FILE FROM TO [uring]: reads FILE, renames FROM
-		// to TO (FILE itself or a directory above it), reads it again.
-		return renameBetweenReads(paths[0], paths[1], paths[2], len(paths) > 3)
+		// rename-between-reads FILE FROM TO [uring|PROGRAM]: reads FILE,
+		// renames FROM to TO (FILE itself or a directory above it), with
+		// rename(2), through io_uring, or by running PROGRAM FROM TO, and
+		// reads it again.
+		how := ""
+		if len(paths) > 3 {
+			how = paths[3]
+		}
+		return renameBetweenReads(paths[0], paths[1], paths[2], how)
 	case "move-mount-between-reads":
 		// Run in a mount namespace of its own: mounts a tmpfs at FROM,
 		// reads a file in it, moves the mount to TO, reads the file again.
@@ -299,6 +305,9 @@ func TestNoSpellingOfAPathGetsPastAPrefix(t *testing.T) {
 	}
 	for _, sp := range spellings {
 		t.Run(sp.name, func(t *testing.T) {
+			if sp.name == "truncate through a symbolic link" && r.rcv.probe.Mode == probe.ModeTracepoint {
+				t.Skip("tracepoint mode cleans a truncate(2) path but does not follow its links (README)")
+			}
 			pid := runHostile(t, sp.kind, sp.paths...)
 			waitFor(t, r.sink, sp.event+" as "+file, func(a access) bool {
 				return a.event == sp.event && a.pid == int64(pid) && a.path == file
@@ -307,12 +316,14 @@ func TestNoSpellingOfAPathGetsPastAPrefix(t *testing.T) {
 	}
 
 	t.Run("a link out of the watched directory", func(t *testing.T) {
-		read := runHostile(t, "read", filepath.Join(secret, "way-out"))
-		truncated := runHostile(t, "truncate", filepath.Join(secret, "way-out"))
+		pids := []int{runHostile(t, "read", filepath.Join(secret, "way-out"))}
+		// Tracepoint mode reports a truncate(2) through a link by the link's path (README).
+		if r.rcv.probe.Mode != probe.ModeTracepoint {
+			pids = append(pids, runHostile(t, "truncate", filepath.Join(secret, "way-out")))
+		}
 		settle()
 		for _, a := range fileAccesses(r.sink) {
-			assert.NotEqual(t, int64(read), a.pid, "the file read is not watched: %s", a.body)
-			assert.NotEqual(t, int64(truncated), a.pid, "the file truncated is not watched: %s", a.body)
+			assert.NotContains(t, pids, int(a.pid), "the file is not watched: %s", a.body)
 		}
 	})
 }
@@ -398,12 +409,18 @@ func TestStartWithoutKernelBTFSaysSo(t *testing.T) {
 	assert.Contains(t, string(out), "start: kernel BTF is not available at /sys/kernel/btf/vmlinux (the kernel needs CONFIG_DEBUG_INFO_BTF=y)")
 }
 
-func renameBetweenReads(file, from, to string, uring bool) error {
+func renameBetweenReads(file, from, to, how string) error {
 	return readAround(file, func() error {
-		if uring {
+		switch how {
+		case "":
+			return os.Rename(from, to)
+		case "uring":
 			return uringRename(from, to)
 		}
-		return os.Rename(from, to)
+		if out, err := exec.Command(how, from, to).CombinedOutput(); err != nil {
+			return fmt.Errorf("%s: %v: %s", how, err, out)
+		}
+		return nil
 	})
 }
 
@@ -544,5 +561,39 @@ func TestUnwatchedVerdictsEndWithRenamesAndMounts(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		require.NoError(t, err, "%s", out)
 		expect(t, cmd.Process.Pid, filepath.Join(to, "file"))
+	})
+}
+
+// TestThirtyTwoBitRenamesEndVerdicts: a rename through the 32-bit system call
+// interface moves files as any other, so it must end the kernel's unwatched
+// verdicts too. The renaming program is built for 386 here, so the test needs
+// a Go toolchain (not in the VMs) and a kernel with 32-bit emulation.
+func TestThirtyTwoBitRenamesEndVerdicts(t *testing.T) {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no Go toolchain to build the 32-bit program")
+	}
+	prog := filepath.Join(t.TempDir(), "rename32")
+	build := exec.Command(goTool, "build", "-o", prog, "./testdata/rename32")
+	build.Env = append(os.Environ(), "GOARCH=386", "CGO_ENABLED=0")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	probeDir := t.TempDir()
+	if out, err := exec.Command(prog, filepath.Join(probeDir, "a"), filepath.Join(probeDir, "b")).CombinedOutput(); !strings.Contains(string(out), "no such file") {
+		t.Skipf("the 32-bit program does not run here (no 32-bit emulation?): %v: %s", err, out)
+	}
+
+	root := t.TempDir()
+	watched := filepath.Join(root, "watched")
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "outside", "sub"), 0o755))
+	require.NoError(t, os.Mkdir(watched, 0o755))
+	file := filepath.Join(root, "outside", "sub", "file")
+	require.NoError(t, os.WriteFile(file, []byte("data"), 0o644))
+	r := startReceiver(t, func(c *Config) { c.IncludePaths = []string{watched} })
+
+	moved := filepath.Join(watched, "moved")
+	pid := runHostile(t, "rename-between-reads", file, filepath.Join(root, "outside"), moved, prog)
+	waitFor(t, r.sink, "the read after the 32-bit rename", func(a access) bool {
+		return a.event == "file_access.read" && a.pid == int64(pid) && a.path == filepath.Join(moved, "sub", "file")
 	})
 }

@@ -349,11 +349,10 @@ func (r *fileAccessReceiver) handleFile(b *batch, sample []byte, now time.Time, 
 	return nil
 }
 
-// resolveWritten resolves the path of a record the kernel could not, and
-// reports whether the prefix filter keeps it.
+// resolveWritten cleans the path of a record the kernel could not filter,
+// and reports whether the prefix filter keeps it.
 func (r *fileAccessReceiver) resolveWritten(rec *record.Record) bool {
-	_, inContainer := r.containers.Container(rec.CgroupID, rec.PID)
-	rec.Path = resolveWrittenPath(rec.PID, rec.Path, inContainer)
+	rec.Path = resolveWrittenPath(rec.Path)
 	rec.PathAsWritten = false
 	return r.filter.Watched(rec.Path)
 }

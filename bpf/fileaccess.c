@@ -101,6 +101,13 @@ enum {
 	NR_openat2 = 437,
 };
 
+/* i386 rename numbers: a 32-bit rename moves files as any other does. */
+enum {
+	NR32_rename = 38,
+	NR32_renameat = 302,
+	NR32_renameat2 = 353,
+};
+
 enum op {
 	OP_READ = 1,
 	OP_WRITE = 2,
@@ -294,7 +301,7 @@ struct walk {
  * It also records the dentry's parent, name and inode, so that a dentry freed
  * and reused for another file does not inherit it, and it expires after
  * VERDICT_TTL_NS, which bounds the life of one made stale by a rename no
- * program saw (tracepoint mode: io_uring and 32-bit renames).
+ * program saw (tracepoint mode: io_uring renames).
  */
 #define VERDICT_CACHE_SIZE 8192
 #define VERDICT_TTL_NS 1000000000ULL
@@ -1455,15 +1462,22 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long nr, long ret, 
 		if (ret == 0)
 			__sync_fetch_and_add(&renames_seen, 1);
 		return 0;
+	case NR32_rename:
+	case NR32_renameat:
+	case NR32_renameat2:
+		break;
 	default:
 		return 0;
 	}
 	if (ret <= -ERESTARTSYS && ret >= -ERESTART_RESTARTBLOCK)
 		return 0;
-	/* The 64-bit numbers mean other calls in a 32-bit one: not decoded. */
+	/* The 64-bit numbers mean other calls in a 32-bit one: only its renames count. */
 	task = current_task(typed);
-	if ((typed ? task->thread_info.status : BPF_CORE_READ(task, thread_info.status)) & TS_COMPAT)
+	if ((typed ? task->thread_info.status : BPF_CORE_READ(task, thread_info.status)) & TS_COMPAT) {
+		if (ret == 0 && (nr == NR32_rename || nr == NR32_renameat || nr == NR32_renameat2))
+			__sync_fetch_and_add(&renames_seen, 1);
 		return 0;
+	}
 
 	switch (nr) {
 	case NR_read:

@@ -171,7 +171,7 @@ func putAttributes(attrs pcommon.Map, r *record.Record, t recordText) {
 	if r.Executable != "" {
 		attrs.PutStr(attrExecutablePath, t.executable)
 	}
-	putText(attrs, attrExecutableName, executableName(r))
+	putText(attrs, attrExecutableName, executableName(r, t.executable))
 	attrs.PutInt(attrProcessUserID, int64(r.EUID))
 	attrs.PutInt(attrProcessRealUserID, int64(r.UID))
 	attrs.PutInt(attrProcessGroupID, int64(r.EGID))
@@ -240,11 +240,13 @@ func putFlag(attrs pcommon.Map, key string, set bool) {
 // executableName is the executable's base name. A kernel thread has no
 // executable and a truncated path ends in a directory; for both the thread's
 // name stands in, which exec sets to the executable's base name.
-func executableName(r *record.Record) string {
+// escaped is the executable as the attributes carry it; its base name is
+// taken from it, so that the name reads back as the path does.
+func executableName(r *record.Record, escaped string) string {
 	if r.Executable == "" || r.ExecutableTruncated {
 		return r.Comm
 	}
-	return path.Base(r.Executable)
+	return path.Base(escaped)
 }
 
 // permissions formats the permission bits of a mode (setuid, setgid and sticky

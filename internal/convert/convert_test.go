@@ -182,6 +182,12 @@ func TestAttributesAreValidUTF8(t *testing.T) {
 	path, _ := attrs.Get("file.path")
 	assert.Equal(t, `/etc/bad\xffname\\x`, path.Str())
 	assert.Equal(t, r.Path, unescape(t, path.Str()))
+	// The name comes from the escaped path, so it reads back as the path does.
+	r.Executable = "/opt/\xff/h\\xff"
+	_, records = NewLogs("node-1", "scope", "v")
+	AppendRecord(records, &r, ProcessContext{}, ClockAt(0), 0)
+	name, _ := records.At(0).Attributes().Get("process.executable.name")
+	assert.Equal(t, `h\\xff`, name.Str())
 	for _, key := range []string{"file_access.path.escaped", "file_access.executable.escaped"} {
 		v, ok := attrs.Get(key)
 		assert.True(t, ok && v.Bool(), key)

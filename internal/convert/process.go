@@ -115,8 +115,10 @@ func AppendProcessEvent(
 	attrs.PutInt(attrProcessPID, int64(e.PID))
 	attrs.PutInt(attrProcessParentPID, int64(e.PPID))
 	if exe != "" {
-		putFlag(attrs, attrExecutableEscaped, putText(attrs, attrExecutablePath, exe))
-		putText(attrs, attrExecutableName, lastComponent(exe))
+		escaped, wasEscaped := validUTF8(exe)
+		attrs.PutStr(attrExecutablePath, escaped)
+		attrs.PutStr(attrExecutableName, lastComponent(escaped))
+		putFlag(attrs, attrExecutableEscaped, wasEscaped)
 		putFlag(attrs, attrExecutableDeleted, e.ExecutableDeleted && exe == e.Executable)
 	}
 	attrs.PutInt(attrProcessUserID, int64(e.EUID))

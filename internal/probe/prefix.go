@@ -15,6 +15,10 @@ const MaxPrefixes = 128
 // prefix match whole path components.
 const MaxPrefixLen = 255
 
+// MaxPrefixComponents is how many components the kernel keeps of a path
+// (MAX_COMPONENTS in bpf/fileaccess.c): a deeper path is truncated to them.
+const MaxPrefixComponents = 64
+
 // NormalizePrefix returns the form of a path prefix the trie stores: clean,
 // absolute and ending in a slash, so that "/etc" matches "/etc" and "/etc/x"
 // but never "/etcd".
@@ -34,6 +38,9 @@ func NormalizePrefix(prefix string) (string, error) {
 	}
 	if len(clean) > MaxPrefixLen {
 		return "", fmt.Errorf("%q is %d bytes long, more than the %d the kernel filter takes", prefix, len(clean), MaxPrefixLen)
+	}
+	if n := strings.Count(clean, "/"); n > MaxPrefixComponents {
+		return "", fmt.Errorf("%q has %d components, more than the %d a path the kernel reports keeps, so it could never match", prefix, n, MaxPrefixComponents)
 	}
 	if clean == "/" {
 		return clean, nil

@@ -24,6 +24,8 @@ func TestNormalizePrefix(t *testing.T) {
 		{in: "/etc\x00", wantErr: "NUL"},
 		{in: "/" + strings.Repeat("a", MaxPrefixLen-1), want: "/" + strings.Repeat("a", MaxPrefixLen-1) + "/"},
 		{in: "/" + strings.Repeat("a", MaxPrefixLen), wantErr: "more than the 255"},
+		{in: strings.Repeat("/a", MaxPrefixComponents), want: strings.Repeat("/a", MaxPrefixComponents) + "/"},
+		{in: strings.Repeat("/a", MaxPrefixComponents+1), wantErr: "has 65 components, more than the 64"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
