@@ -90,7 +90,7 @@ func (r *fileAccessReceiver) recordsFor(b *batch, cgroupID uint64, pid uint32, n
 // view does.
 func putPod(records plog.LogRecordSlice, first int, pod *kube.Container) {
 	if pod != nil {
-		convert.PutPodInBodies(records, first, pod.Namespace+"/"+pod.PodName)
+		convert.PutPodInBodies(records, first, pod.Where)
 	}
 }
 

@@ -328,24 +328,21 @@ func (r *fileAccessReceiver) handleFile(b *batch, sample []byte, now time.Time, 
 		return nil
 	}
 	records, pod := r.recordsFor(b, r.file.CgroupID, r.file.PID, now)
-	pc := r.processContext(r.processes.Lookup(r.file.PID, r.file.ExecNs))
+	pc := r.processContext(r.processes.Lookup(r.file.PID, r.file.ExecNs), pod)
 	if r.processEvents == processEventsWatched && pc.Process != nil && !pc.Process.Announced {
 		pc.Process.Announced = true
 		event := announcement(pc.Process)
-		first := records.Len()
 		convert.AppendProcessEvent(records, record.KindExec, &event, pc, b.clock, observed)
-		putPod(records, first, pod)
 	}
 
 	if r.file.Dedup && r.dedup != nil {
 		// Its resource and pod are found again when its window ends.
 		held := r.dedup.recordsOf(dedupID{pid: r.file.PID, firstNs: r.file.BootNs}, r.file.CgroupID, now)
+		pc.Where = ""
 		convert.AppendRecord(held, &r.file, pc, b.clock, observed)
 		return nil
 	}
-	first := records.Len()
 	convert.AppendRecord(records, &r.file, pc, b.clock, observed)
-	putPod(records, first, pod)
 	return nil
 }
 
@@ -384,15 +381,19 @@ func (r *fileAccessReceiver) handleProcess(b *batch, kind record.Kind, sample []
 		return nil
 	}
 	records, pod := r.recordsFor(b, r.event.CgroupID, r.event.PID, now)
-	convert.AppendProcessEvent(records, kind, &r.event, r.processContext(info), b.clock, observed)
-	putPod(records, records.Len()-1, pod)
+	convert.AppendProcessEvent(records, kind, &r.event, r.processContext(info, pod), b.clock, observed)
 	return nil
 }
 
-func (r *fileAccessReceiver) processContext(info *process.Info) convert.ProcessContext {
+// processContext is what a record carries of its process and, when known,
+// of the pod it runs in.
+func (r *fileAccessReceiver) processContext(info *process.Info, pod *kube.Container) convert.ProcessContext {
 	pc := convert.ProcessContext{Process: info, IncludeCommandArgs: r.cfg.IncludeCommandArgs}
 	if info != nil {
 		pc.Parent = r.processes.Parent(info)
+	}
+	if pod != nil {
+		pc.Where = pod.Where
 	}
 	return pc
 }

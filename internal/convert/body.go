@@ -28,11 +28,15 @@ const opWidth = 8
 // file deleted while open is followed by " (deleted)", as /proc shows it. A path
 // or name with a space, a quote, a control character or invalid UTF-8 is
 // printed Go-quoted, so that the line stays one line and splits on spaces.
-func Body(r *record.Record) string {
+//
+// where, the namespace/pod, goes after the operation when it is known:
+//
+//	📚 read     default/xwing /usr/bin/cat /etc/passwd
+func Body(r *record.Record, where string) string {
 	var b strings.Builder
-	b.Grow(len(r.Executable) + len(r.Path) + len(r.Comm) + 40)
+	b.Grow(len(r.Executable) + len(r.Path) + len(r.Comm) + len(where) + 40)
 
-	b.WriteString(opLabel(r.Op))
+	writeLabel(&b, opLabel(r.Op), where)
 	if r.Executable != "" {
 		writeField(&b, r.Executable, r.ExecutableTruncated)
 	} else {
@@ -57,8 +61,18 @@ func Body(r *record.Record) string {
 	return b.String()
 }
 
+// writeLabel writes an operation's label and, when known, where the process runs.
+func writeLabel(b *strings.Builder, label, where string) {
+	b.WriteString(label)
+	if where != "" {
+		b.WriteString(where)
+		b.WriteByte(' ')
+	}
+}
+
 // PutPodInBodies puts where (namespace/pod) after the operation in the
-// bodies of records[first:], which Body, execBody and exitBody wrote:
+// bodies of records[first:], which Body, execBody and exitBody wrote before
+// the pod was known, as Body does when it is:
 //
 //	📚 read     default/xwing /usr/bin/cat /etc/passwd
 func PutPodInBodies(records plog.LogRecordSlice, first int, where string) {
@@ -160,10 +174,10 @@ func writeProt(b *strings.Builder, prot uint32) {
 // the arguments after argv[0].
 //
 //	🚀 process  /usr/bin/vi /etc/passwd
-func execBody(exe string, p *process.Info, withArgs bool) string {
+func execBody(exe string, p *process.Info, pc ProcessContext) string {
 	var b strings.Builder
-	b.WriteString("🚀 process  ")
-	writeProcess(&b, exe, p, withArgs)
+	writeLabel(&b, "🚀 process  ", pc.Where)
+	writeProcess(&b, exe, p, pc.IncludeCommandArgs)
 	return b.String()
 }
 
@@ -172,10 +186,10 @@ func execBody(exe string, p *process.Info, withArgs bool) string {
 //
 //	💥 exit     /usr/bin/vi /etc/passwd 0
 //	💥 exit     /usr/bin/sleep 100 SIG9
-func exitBody(exe string, p *process.Info, withArgs bool, code, signal int32) string {
+func exitBody(exe string, p *process.Info, pc ProcessContext, code, signal int32) string {
 	var b strings.Builder
-	b.WriteString("💥 exit     ")
-	writeProcess(&b, exe, p, withArgs)
+	writeLabel(&b, "💥 exit     ", pc.Where)
+	writeProcess(&b, exe, p, pc.IncludeCommandArgs)
 	b.WriteByte(' ')
 	if signal != 0 {
 		b.WriteString("SIG")

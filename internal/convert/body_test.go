@@ -105,7 +105,7 @@ func TestBody(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := Body(&tt.r); got != tt.want {
+			if got := Body(&tt.r, ""); got != tt.want {
 				t.Errorf("Body() = %q\n          want %q", got, tt.want)
 			}
 		})
@@ -136,5 +136,18 @@ func TestPutPodInBodies(t *testing.T) {
 	}
 	if !slices.Equal(want, got) {
 		t.Errorf("bodies:\n got %q\nwant %q", got, want)
+	}
+}
+
+// TestBodyWithPodIsWhatPutPodInBodiesWrites: a record whose pod is known
+// when it is made reads as one that got its pod later.
+func TestBodyWithPodIsWhatPutPodInBodiesWrites(t *testing.T) {
+	r := record.Record{Op: record.OpRead, Executable: "/usr/bin/cat", Path: "/etc/passwd"}
+	records := plog.NewLogRecordSlice()
+	records.AppendEmpty().Body().SetStr(Body(&r, ""))
+	PutPodInBodies(records, 0, "default/xwing")
+	want := "📚 read     default/xwing /usr/bin/cat /etc/passwd"
+	if got := Body(&r, "default/xwing"); got != want || records.At(0).Body().Str() != want {
+		t.Errorf("Body = %q, later insertion = %q, want %q", got, records.At(0).Body().Str(), want)
 	}
 }

@@ -107,7 +107,7 @@ func AppendRecord(
 	lr.SetObservedTimestamp(observed)
 	lr.SetSeverityNumber(plog.SeverityNumberInfo)
 	lr.SetSeverityText("INFO")
-	lr.Body().SetStr(Body(r))
+	lr.Body().SetStr(Body(r, pc.Where))
 	attrs := lr.Attributes()
 	t := textOf(r)
 	attrs.EnsureCapacity(attributeCount(r, t) + pc.attributeCount())

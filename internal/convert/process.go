@@ -38,6 +38,9 @@ type ProcessContext struct {
 	// IncludeCommandArgs puts process.command_args on records; off for users
 	// who must not collect arguments, which can carry secrets.
 	IncludeCommandArgs bool
+	// Where is the namespace/pod the process runs in, written after the
+	// operation in bodies; empty off Kubernetes or while the pod is unknown.
+	Where string
 }
 
 func (pc ProcessContext) attributeCount() int {
@@ -136,10 +139,10 @@ func AppendProcessEvent(
 			attrs.PutInt(attrExitCode, int64(code))
 		}
 		attrs.PutStr(attrExitTime, clock.Timestamp(e.EventNs).AsTime().Format(time.RFC3339Nano))
-		lr.Body().SetStr(exitBody(exe, p, pc.IncludeCommandArgs, code, signal))
+		lr.Body().SetStr(exitBody(exe, p, pc, code, signal))
 	default:
 		lr.SetEventName("file_access.process.exec")
-		lr.Body().SetStr(execBody(exe, p, pc.IncludeCommandArgs))
+		lr.Body().SetStr(execBody(exe, p, pc))
 	}
 }
 

@@ -15,6 +15,8 @@ type Container struct {
 	Namespace string
 	// PodName is the pod's name.
 	PodName string
+	// Where is "namespace/pod", as record bodies show it.
+	Where string
 	// PodUID is the pod's UID.
 	PodUID string
 	// NodeName is the node the pod is scheduled on.
@@ -77,6 +79,7 @@ func newContainers(pod *corev1.Pod, labelKeys []string) []*Container {
 		out = append(out, &Container{
 			Namespace:     pod.Namespace,
 			PodName:       pod.Name,
+			Where:         pod.Namespace + "/" + pod.Name,
 			PodUID:        string(pod.UID),
 			NodeName:      pod.Spec.NodeName,
 			ContainerName: ref.status.Name,
