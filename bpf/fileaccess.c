@@ -578,10 +578,13 @@ static __always_inline void read_dentry_head(struct dentry *dentry, struct dentr
 	head->inode = (u64)BPF_CORE_READ(dentry, d_inode);
 }
 
-/* d_unlinked(): removed from the dcache's hash by an unlink, and not a root. */
-static __always_inline bool unlinked(struct dentry *dentry)
+/*
+ * d_unlinked(): removed from the dcache's hash by an unlink, and not a root.
+ * The caller passes the dentry's parent, which it often has read already.
+ */
+static __always_inline bool unlinked(struct dentry *dentry, u64 parent)
 {
-	return !BPF_CORE_READ(dentry, d_hash.pprev) && BPF_CORE_READ(dentry, d_parent) != dentry;
+	return !BPF_CORE_READ(dentry, d_hash.pprev) && parent != (u64)dentry;
 }
 
 enum walk_status {
@@ -751,7 +754,7 @@ static __always_inline int executable_name(struct scratch *s, u32 start, int len
 	}
 	if (len < 0 || len > PATH_CAP)
 		return 0;
-	if (unlinked(exe->dentry))
+	if (unlinked(exe->dentry, (u64)BPF_CORE_READ(exe->dentry, d_parent)))
 		*flags |= RECORD_EXE_DELETED;
 	return len;
 }
@@ -1043,7 +1046,7 @@ static __noinline int report(struct access *a)
 			r->flags |= RECORD_EXE_TRUNCATED;
 		exe_len = executable_name(s, path_len, exe_len, &exe, &r->flags);
 	}
-	if (!a->user_path && unlinked(target.dentry))
+	if (!a->user_path && unlinked(target.dentry, s->verdict.parent))
 		r->flags |= RECORD_PATH_DELETED;
 
 	r->kind = KIND_FILE;
