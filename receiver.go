@@ -208,6 +208,7 @@ func (r *fileAccessReceiver) Start(_ context.Context, host component.Host) error
 	r.set.Logger.Info("Watching file accesses",
 		zap.String("attach_mode", string(p.Mode)),
 		zap.Strings("programs", p.Attached),
+		zap.Bool("btf_cast_reads", p.CastReads),
 		zap.Strings("include_paths", opts.IncludePaths),
 		zap.Strings("exclude_paths", opts.ExcludePaths),
 		zap.Strings("operations", r.cfg.Operations),

@@ -2,6 +2,7 @@ package fileaccessreceiver
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -23,6 +24,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
+	"golang.org/x/sys/unix"
 
 	"github.com/fileaccess-otel/fileaccessreceiver/internal/metadata"
 	"github.com/fileaccess-otel/fileaccessreceiver/internal/probe"
@@ -736,4 +738,21 @@ func TestTracepointModeTakesTheTypedProgram(t *testing.T) {
 	assert.Contains(t, programs, "btf_sys_exit",
 		"fallbacks: %v", r.logs.FilterMessage("The tp_btf program is not usable; trying the raw tracepoint").All())
 	assert.NotContains(t, programs, "raw_sys_exit")
+	// Kernels from 6.2 have bpf_rdonly_cast, through which the tp_btf
+	// program reads the file, its dentries and mounts with plain loads too.
+	major, minor := kernelVersion(t)
+	castable := major > 6 || major == 6 && minor >= 2
+	assert.Equal(t, castable, watching[0].ContextMap()["btf_cast_reads"],
+		"kernel %d.%d: reads through casts", major, minor)
+}
+
+// kernelVersion is the running kernel's major and minor version.
+func kernelVersion(t *testing.T) (major, minor int) {
+	t.Helper()
+	var u unix.Utsname
+	require.NoError(t, unix.Uname(&u))
+	release := unix.ByteSliceToString(u.Release[:])
+	_, err := fmt.Sscanf(release, "%d.%d", &major, &minor)
+	require.NoError(t, err, "kernel release %q", release)
+	return major, minor
 }

@@ -387,6 +387,29 @@ const volatile u64 dedup_window_ns = 0;
 const volatile u64 wakeup_bytes = 1;
 const volatile u64 urgent_bytes = 1;
 
+/*
+ * bpf_rdonly_cast makes a BTF-typed pointer of any value, and the kernel turns
+ * each load through it into a plain load that tolerates faults: far cheaper
+ * than the bpf_probe_read_kernel call per field that path walks and cache
+ * checks are otherwise made of. Programs with a BTF-typed context (tp_btf,
+ * fexit) may call it, on kernels that have it (6.2 and later): the loader
+ * sets btf_casts when the running kernel does. It is weak, so the object
+ * still loads where it is missing; the calls are then in code the verifier
+ * drops, since btf_casts is a constant to it.
+ */
+extern void *bpf_rdonly_cast(const void *obj__ign, u32 btf_id__k) __ksym __weak;
+const volatile u32 btf_casts = 0;
+
+#define CAST(ptr, type) ((type *)bpf_rdonly_cast((const void *)(ptr), bpf_core_type_id_kernel(type)))
+
+/* Whether a program reads through casts: typed is a constant of each program. */
+#define CASTS(typed) ((typed) && btf_casts)
+
+/* src->a->b...: plain loads through a cast when cast holds, else a helper call per pointer. */
+#define KREAD(cast, type, src, a, ...)							\
+	((cast) ? ___arrow(CAST(src, type), a, ##__VA_ARGS__)				\
+		: BPF_CORE_READ((type *)(src), a, ##__VA_ARGS__))
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 22); /* replaced by ring_buffer_size at load */
@@ -523,11 +546,20 @@ struct ids {
 };
 
 /* The task's real and effective user and group ids, in one read where the layout allows. */
-static __always_inline void read_ids(struct task_struct *task, struct ids *ids)
+static __always_inline void read_ids(struct task_struct *task, struct ids *ids, bool typed)
 {
-	const struct cred *cred = BPF_CORE_READ(task, cred);
+	const struct cred *cred;
 	u32 uid_at = bpf_core_field_offset(struct cred, uid);
 
+	if (typed) {
+		cred = task->cred;
+		ids->uid = cred->uid.val;
+		ids->gid = cred->gid.val;
+		ids->euid = cred->euid.val;
+		ids->egid = cred->egid.val;
+		return;
+	}
+	cred = BPF_CORE_READ(task, cred);
 	if (bpf_core_field_offset(struct cred, gid) == uid_at + 4 &&
 	    bpf_core_field_offset(struct cred, euid) == uid_at + 16 &&
 	    bpf_core_field_offset(struct cred, egid) == uid_at + 20) {
@@ -542,9 +574,9 @@ static __always_inline void read_ids(struct task_struct *task, struct ids *ids)
 }
 
 /* Kernel-internal mounts have no namespace: NULL, or the error pointer MNT_NS_INTERNAL. */
-static __always_inline bool in_namespace(struct mount *mnt)
+static __always_inline bool in_namespace(struct mount *mnt, bool cast)
 {
-	u64 ns = (u64)BPF_CORE_READ(mnt, mnt_ns);
+	u64 ns = (u64)KREAD(cast, struct mount, mnt, mnt_ns);
 
 	return ns != 0 && ns < (u64)-MAX_ERRNO;
 }
@@ -562,10 +594,19 @@ struct dentry_head {
 	u64 inode;
 };
 
-static __always_inline void read_dentry_head(struct dentry *dentry, struct dentry_head *head)
+static __always_inline void read_dentry_head(struct dentry *dentry, struct dentry_head *head, bool cast)
 {
 	u32 parent_at = bpf_core_field_offset(struct dentry, d_parent);
 
+	if (cast) {
+		struct dentry *d = CAST(dentry, struct dentry);
+
+		head->parent = (u64)d->d_parent;
+		head->hash_len = d->d_name.hash_len;
+		head->name = (u64)d->d_name.name;
+		head->inode = (u64)d->d_inode;
+		return;
+	}
 	if (bpf_core_field_offset(struct dentry, d_name) == parent_at + 8 &&
 	    bpf_core_field_offset(struct dentry, d_inode) == parent_at + 24) {
 		if (bpf_probe_read_kernel(head, sizeof(*head), (void *)dentry + parent_at))
@@ -582,9 +623,9 @@ static __always_inline void read_dentry_head(struct dentry *dentry, struct dentr
  * d_unlinked(): removed from the dcache's hash by an unlink, and not a root.
  * The caller passes the dentry's parent, which it often has read already.
  */
-static __always_inline bool unlinked(struct dentry *dentry, u64 parent)
+static __always_inline bool unlinked(struct dentry *dentry, u64 parent, bool cast)
 {
-	return !BPF_CORE_READ(dentry, d_hash.pprev) && parent != (u64)dentry;
+	return !KREAD(cast, struct dentry, dentry, d_hash.pprev) && parent != (u64)dentry;
 }
 
 enum walk_status {
@@ -600,7 +641,7 @@ struct loop_ctx {
 };
 
 /* One step of the climb prepend_path() makes in the kernel: a component, or a mount crossing. */
-static long walk_step(u32 i, struct loop_ctx *c)
+static __always_inline long walk_one(struct loop_ctx *c, bool cast)
 {
 	struct walk *w = c->w;
 	struct dentry *dentry = (void *)w->dentry;
@@ -615,7 +656,7 @@ static long walk_step(u32 i, struct loop_ctx *c)
 		return 1;
 	}
 
-	read_dentry_head(dentry, &head);
+	read_dentry_head(dentry, &head, cast);
 	parent = (void *)head.parent;
 	mnt_root = (void *)w->mnt_root;
 	if (dentry == mnt_root || dentry == parent) {
@@ -624,7 +665,7 @@ static long walk_step(u32 i, struct loop_ctx *c)
 			return 1;
 		}
 		mnt = real_mount(vfsmnt);
-		up = BPF_CORE_READ(mnt, mnt_parent);
+		up = KREAD(cast, struct mount, mnt, mnt_parent);
 		if (up == mnt) {
 			/*
 			 * A mount that is its own parent is a namespace's root, and the
@@ -633,12 +674,12 @@ static long walk_step(u32 i, struct loop_ctx *c)
 			 * its layers through. Those inner accesses repeat an outer one
 			 * on the overlay file, so they are not reported.
 			 */
-			w->status = in_namespace(mnt) ? WALK_DONE : WALK_PSEUDO;
+			w->status = in_namespace(mnt, cast) ? WALK_DONE : WALK_PSEUDO;
 			return 1;
 		}
-		w->dentry = (u64)BPF_CORE_READ(mnt, mnt_mountpoint);
+		w->dentry = (u64)KREAD(cast, struct mount, mnt, mnt_mountpoint);
 		w->vfsmnt = (u64)vfsmount_of(up);
-		w->mnt_root = (u64)BPF_CORE_READ(up, mnt.mnt_root);
+		w->mnt_root = (u64)KREAD(cast, struct mount, up, mnt.mnt_root);
 		return 0;
 	}
 
@@ -649,6 +690,17 @@ static long walk_step(u32 i, struct loop_ctx *c)
 	w->n++;
 	w->dentry = (u64)parent;
 	return 0;
+}
+
+/* bpf_loop callbacks: one with helper reads, one with plain loads through casts. */
+static long walk_step(u32 i, struct loop_ctx *c)
+{
+	return walk_one(c, false);
+}
+
+static long walk_step_cast(u32 i, struct loop_ctx *c)
+{
+	return walk_one(c, true);
 }
 
 /* Writes "/name" for the k-th component counted from the root. */
@@ -704,7 +756,7 @@ static __always_inline int anonymous_name(struct scratch *s, u32 start, struct d
  * components were left out.
  */
 static __always_inline int resolve_path(struct scratch *s, u32 start, struct path *target,
-					struct path *root)
+					struct path *root, bool cast)
 {
 	struct walk *w = &s->walk;
 	struct loop_ctx c = { .w = w, .data = s->data };
@@ -714,10 +766,13 @@ static __always_inline int resolve_path(struct scratch *s, u32 start, struct pat
 	w->vfsmnt = (u64)target->mnt;
 	w->root_dentry = (u64)root->dentry;
 	w->root_mnt = (u64)root->mnt;
-	w->mnt_root = (u64)BPF_CORE_READ(target->mnt, mnt_root);
+	w->mnt_root = (u64)KREAD(cast, struct vfsmount, target->mnt, mnt_root);
 	w->n = 0;
 	w->status = WALK_RUNNING;
-	bpf_loop(MAX_WALK, walk_step, &c, 0);
+	if (cast)
+		bpf_loop(MAX_WALK, walk_step_cast, &c, 0);
+	else
+		bpf_loop(MAX_WALK, walk_step, &c, 0);
 	if (w->status == WALK_PSEUDO)
 		return PATH_PSEUDO;
 	if (w->status != WALK_DONE)
@@ -746,7 +801,7 @@ static __always_inline int resolve_path(struct scratch *s, u32 start, struct pat
  * send, 0 for none.
  */
 static __always_inline int executable_name(struct scratch *s, u32 start, int len, struct path *exe,
-					   u16 *flags)
+					   u16 *flags, bool cast)
 {
 	if (len == PATH_PSEUDO) {
 		*flags |= RECORD_EXE_ANONYMOUS;
@@ -754,15 +809,16 @@ static __always_inline int executable_name(struct scratch *s, u32 start, int len
 	}
 	if (len < 0 || len > PATH_CAP)
 		return 0;
-	if (unlinked(exe->dentry, (u64)BPF_CORE_READ(exe->dentry, d_parent)))
+	if (unlinked(exe->dentry, (u64)KREAD(cast, struct dentry, exe->dentry, d_parent), cast))
 		*flags |= RECORD_EXE_DELETED;
 	return len;
 }
 
 /* Resolves the accessed file's path at data[0]; a path too deep to decide on is counted. */
-static __always_inline int resolve_file_path(struct scratch *s, struct path *target, struct path *root)
+static __always_inline int resolve_file_path(struct scratch *s, struct path *target, struct path *root,
+					     bool cast)
 {
-	int len = resolve_path(s, 0, target, root);
+	int len = resolve_path(s, 0, target, root, cast);
 
 	if (len == PATH_UNRESOLVED)
 		count(COUNTER_PATH_UNRESOLVED);
@@ -793,11 +849,11 @@ static __always_inline bool watched_path(struct scratch *s, u32 path_len)
 }
 
 /* The login uid (auid), or -1 (unset) on kernels built without audit. */
-static __always_inline u32 login_uid(struct task_struct *task)
+static __always_inline u32 login_uid(struct task_struct *task, bool typed)
 {
 	if (!bpf_core_field_exists(task->loginuid))
 		return (u32)-1;
-	return BPF_CORE_READ(task, loginuid.val);
+	return typed ? task->loginuid.val : BPF_CORE_READ(task, loginuid.val);
 }
 
 /* Whether a process's records are left out because it is in a container's init tree. */
@@ -838,7 +894,7 @@ static __always_inline bool op_watched(u16 op)
  * user space to resolve (RECORD_PATH_AS_WRITTEN).
  */
 static __always_inline int user_path(struct scratch *s, struct task_struct *task,
-				     const char *path, struct path *root)
+				     const char *path, struct path *root, bool cast)
 {
 	struct path pwd;
 	char first = 0;
@@ -850,7 +906,7 @@ static __always_inline int user_path(struct scratch *s, struct task_struct *task
 		int cwd_len;
 
 		BPF_CORE_READ_INTO(&pwd, task, fs, pwd);
-		cwd_len = resolve_file_path(s, &pwd, root);
+		cwd_len = resolve_file_path(s, &pwd, root, cast);
 		if (cwd_len < 0)
 			return -1;
 		off = cwd_len;
@@ -879,9 +935,9 @@ static __always_inline int user_path(struct scratch *s, struct task_struct *task
  * theirs, they have no path a prefix could match, and telling so from the
  * superblock costs two loads instead of a path walk.
  */
-static __always_inline bool anonymous_file(struct inode *inode)
+static __always_inline bool anonymous_file(struct inode *inode, bool cast)
 {
-	unsigned long magic = BPF_CORE_READ(inode, i_sb, s_magic);
+	unsigned long magic = KREAD(cast, struct inode, inode, i_sb, s_magic);
 
 	return magic == PIPEFS_MAGIC || magic == SOCKFS_MAGIC || magic == ANON_INODE_FS_MAGIC;
 }
@@ -927,7 +983,8 @@ static __always_inline bool dedup_open(struct dedup_key *key, u32 tgid, u64 now)
  * Fills s->verdict_key and s->verdict for target as it is now, before any
  * walk. This is most of what an access to an unwatched file costs.
  */
-static __always_inline void verdict_now(struct scratch *s, struct path *target, struct path *root)
+static __always_inline void verdict_now(struct scratch *s, struct path *target, struct path *root,
+					bool cast)
 {
 	struct cached_verdict *v = &s->verdict;
 	struct dentry_head head;
@@ -937,8 +994,8 @@ static __always_inline void verdict_now(struct scratch *s, struct path *target, 
 	s->verdict_key.root_dentry = (u64)root->dentry;
 	s->verdict_key.root_mnt = (u64)root->mnt;
 	v->renames = renames_seen;
-	v->mounts = BPF_CORE_READ(real_mount(target->mnt), mnt_ns, event);
-	read_dentry_head(target->dentry, &head);
+	v->mounts = KREAD(cast, struct mount, real_mount(target->mnt), mnt_ns, event);
+	read_dentry_head(target->dentry, &head, cast);
 	v->parent = head.parent;
 	v->hash_len = head.hash_len;
 	v->inode = head.inode;
@@ -961,9 +1018,27 @@ static __always_inline void remember_unwatched(struct scratch *s, u64 now)
 	bpf_map_update_elem(&unwatched_files, &s->verdict_key, &s->verdict, BPF_ANY);
 }
 
-static __noinline int report(struct access *a)
+/*
+ * Programs come in two builds of the same code: the tp_btf and fexit ones
+ * have the task as a BTF-typed pointer (bpf_get_current_task_btf)
+ * and reads through it with plain loads, the raw tracepoint and kprobe ones
+ * have an untyped pointer and a helper call per read. typed is a constant in each.
+ */
+static __always_inline struct task_struct *current_task(bool typed)
 {
-	struct task_struct *task = (void *)bpf_get_current_task();
+	if (typed)
+		return bpf_get_current_task_btf();
+	return (void *)bpf_get_current_task();
+}
+
+/*
+ * typed: the program has a BTF-typed context, so the task is read with plain
+ * loads, and the rest through casts where the kernel has them (CASTS).
+ */
+static __always_inline int report_body(struct access *a, bool typed)
+{
+	struct task_struct *task = current_task(typed);
+	bool cast = CASTS(typed);
 	struct path target, root, exe;
 	struct dedup_key key;
 	struct inode *inode;
@@ -975,7 +1050,7 @@ static __noinline int report(struct access *a)
 	u32 zero = 0, size, tgid;
 	int path_len, exe_len;
 	bool in_window = false;
-	u64 id, now, mono_ns = 0;
+	u64 id, now;
 
 	s = bpf_map_lookup_elem(&scratch_space, &zero);
 	if (!s)
@@ -992,43 +1067,48 @@ static __noinline int report(struct access *a)
 	else
 		BPF_CORE_READ_INTO(&root, task, fs, root);
 	if (a->user_path) {
-		path_len = user_path(s, task, a->user_path, &root);
+		path_len = user_path(s, task, a->user_path, &root, cast);
 		r->ino = 0;
 		r->mode = 0;
 	} else {
-		bpf_probe_read_kernel(&target, sizeof(target), a->target);
-		verdict_now(s, &target, &root);
-		mono_ns = bpf_ktime_get_ns();
-		if (known_unwatched(s, mono_ns))
+		if (cast) {
+			target.mnt = CAST(a->target, struct path)->mnt;
+			target.dentry = CAST(a->target, struct path)->dentry;
+		} else {
+			bpf_probe_read_kernel(&target, sizeof(target), a->target);
+		}
+		verdict_now(s, &target, &root, cast);
+		/* One clock read for the verdict's age and the record's time. */
+		now = bpf_ktime_get_boot_ns();
+		if (known_unwatched(s, now))
 			return 0;
 		inode = (struct inode *)s->verdict.inode;
-		if (anonymous_file(inode))
+		if (anonymous_file(inode, cast))
 			return 0;
 		/* A repeat within an open window needs no path: its window was opened by a watched one. */
 		in_window = dedup_window_ns != 0;
 		if (in_window) {
-			now = bpf_ktime_get_boot_ns();
 			proc = bpf_map_lookup_elem(&processes, &tgid);
 			dedup_key_of(&key, a, inode, proc, tgid, now);
 			if (dedup_counted(&key))
 				return 0;
 		}
-		path_len = resolve_file_path(s, &target, &root);
-		r->ino = BPF_CORE_READ(inode, i_ino);
-		r->mode = BPF_CORE_READ(inode, i_mode);
+		path_len = resolve_file_path(s, &target, &root, cast);
+		r->ino = KREAD(cast, struct inode, inode, i_ino);
+		r->mode = KREAD(cast, struct inode, inode, i_mode);
 	}
 	if (path_len <= 0 || path_len > PATH_CAP)
 		return 0;
 	if (a->user_path)
 		r->flags |= RECORD_PATH_AS_WRITTEN;
 	else if (!watched_path(s, path_len)) {
-		remember_unwatched(s, mono_ns);
+		remember_unwatched(s, now);
 		return 0;
 	}
-	if (!in_window) {
+	if (a->user_path)
 		now = bpf_ktime_get_boot_ns();
+	if (!in_window)
 		proc = bpf_map_lookup_elem(&processes, &tgid);
-	}
 	if (excluded_init(proc))
 		return 0;
 	if (in_window) {
@@ -1038,19 +1118,24 @@ static __noinline int report(struct access *a)
 	}
 
 	exe_len = 0;
-	exe_file = BPF_CORE_READ(task, mm, exe_file);
+	exe_file = typed ? task->mm->exe_file : BPF_CORE_READ(task, mm, exe_file);
 	if (exe_file) {
-		BPF_CORE_READ_INTO(&exe, exe_file, f_path);
-		exe_len = resolve_path(s, path_len, &exe, &root);
+		if (typed) {
+			exe.mnt = exe_file->f_path.mnt;
+			exe.dentry = exe_file->f_path.dentry;
+		} else {
+			BPF_CORE_READ_INTO(&exe, exe_file, f_path);
+		}
+		exe_len = resolve_path(s, path_len, &exe, &root, cast);
 		if (exe_len == PATH_UNRESOLVED || s->walk.truncated)
 			r->flags |= RECORD_EXE_TRUNCATED;
-		exe_len = executable_name(s, path_len, exe_len, &exe, &r->flags);
+		exe_len = executable_name(s, path_len, exe_len, &exe, &r->flags, cast);
 	}
-	if (!a->user_path && unlinked(target.dentry, s->verdict.parent))
+	if (!a->user_path && unlinked(target.dentry, s->verdict.parent, cast))
 		r->flags |= RECORD_PATH_DELETED;
 
 	r->kind = KIND_FILE;
-	r->auid = login_uid(task);
+	r->auid = login_uid(task, typed);
 	r->exec_ns = proc ? proc->exec_ns : 0;
 	if (proc && (proc->flags & PROCESS_CONTAINER_INIT))
 		r->flags |= RECORD_CONTAINER_INIT;
@@ -1061,8 +1146,8 @@ static __noinline int report(struct access *a)
 	r->mmap_flags = a->mmap_flags;
 	r->pid = tgid;
 	r->tid = (u32)id;
-	r->ppid = BPF_CORE_READ(task, real_parent, tgid);
-	read_ids(task, &ids);
+	r->ppid = typed ? task->real_parent->tgid : BPF_CORE_READ(task, real_parent, tgid);
+	read_ids(task, &ids, typed);
 	r->uid = ids.uid;
 	r->euid = ids.euid;
 	r->gid = ids.gid;
@@ -1095,6 +1180,22 @@ static __noinline int report(struct access *a)
 	return 0;
 }
 
+/* report_body's two builds, each verified once and shared by the programs of its kind. */
+static __noinline int report_typed(struct access *a)
+{
+	return report_body(a, true);
+}
+
+static __noinline int report_raw(struct access *a)
+{
+	return report_body(a, false);
+}
+
+static __always_inline int report(struct access *a, bool typed)
+{
+	return typed ? report_typed(a) : report_raw(a);
+}
+
 /* Like report(), but stops after the prefix match: the kprobe side's cheap early filter. */
 static __noinline int watched_target(struct path *target_ptr)
 {
@@ -1103,24 +1204,24 @@ static __noinline int watched_target(struct path *target_ptr)
 	struct scratch *s;
 	u32 zero = 0;
 	int path_len;
-	u64 mono_ns;
+	u64 now;
 
 	s = bpf_map_lookup_elem(&scratch_space, &zero);
 	if (!s)
 		return 0;
 	BPF_CORE_READ_INTO(&root, task, fs, root);
 	bpf_probe_read_kernel(&target, sizeof(target), target_ptr);
-	verdict_now(s, &target, &root);
-	mono_ns = bpf_ktime_get_ns();
-	if (known_unwatched(s, mono_ns))
+	verdict_now(s, &target, &root, false);
+	now = bpf_ktime_get_boot_ns();
+	if (known_unwatched(s, now))
 		return 0;
-	if (anonymous_file((struct inode *)s->verdict.inode))
+	if (anonymous_file((struct inode *)s->verdict.inode, false))
 		return 0;
-	path_len = resolve_file_path(s, &target, &root);
+	path_len = resolve_file_path(s, &target, &root, false);
 	if (path_len <= 0 || path_len > PATH_CAP)
 		return 0;
 	if (!watched_path(s, path_len)) {
-		remember_unwatched(s, mono_ns);
+		remember_unwatched(s, now);
 		return 0;
 	}
 	return 1;
@@ -1157,7 +1258,7 @@ static __always_inline int report_hook(u16 op, u16 hook, struct path *target, s6
 		a.root.mnt = task->fs->root.mnt;
 		a.has_root = true;
 	}
-	return report(&a);
+	return report(&a, typed);
 }
 
 /*
@@ -1311,18 +1412,6 @@ int BPF_KRETPROBE(kretprobe_file_truncate, int ret)
 /* ---- tracepoint mode ---- */
 
 /* The kernel takes a descriptor as an int: only the low 32 bits of the register count. */
-/*
- * The tracepoint mode's programs come in two builds of the same code: the
- * tp_btf one has the task as a BTF-typed pointer (bpf_get_current_task_btf)
- * and reads through it with plain loads, the raw tracepoint one has an
- * untyped pointer and a helper call per read. typed is a constant in each.
- */
-static __always_inline struct task_struct *current_task(bool typed)
-{
-	if (typed)
-		return bpf_get_current_task_btf();
-	return (void *)bpf_get_current_task();
-}
 
 static __always_inline struct file *fd_file(struct task_struct *task, int fd, bool typed)
 {
@@ -1386,7 +1475,7 @@ static __always_inline int report_fd(int fd, u16 op, u16 nr, s64 ret, u64 arg, u
 		a.root.mnt = task->fs->root.mnt;
 		a.has_root = true;
 	}
-	return report(&a);
+	return report(&a, typed);
 }
 
 /* An open that truncated: O_TRUNC on an existing regular file, as do_open() decides. */
@@ -1409,7 +1498,7 @@ static __always_inline int report_open_trunc(long fd, u64 flags, u16 nr, bool ty
 }
 
 /* truncate(2) names a path, not a file: reported when the kernel got as far as the file. */
-static __always_inline int report_truncate_path(const char *path, s64 ret)
+static __always_inline int report_truncate_path(const char *path, s64 ret, bool typed)
 {
 	struct access a = {
 		.user_path = path,
@@ -1423,7 +1512,7 @@ static __always_inline int report_truncate_path(const char *path, s64 ret)
 		return 0;
 	if (!op_watched(OP_TRUNCATE))
 		return 0;
-	return report(&a);
+	return report(&a, typed);
 }
 
 /* A system call's argument: a plain load from a typed pt_regs, else a helper call. */
@@ -1511,7 +1600,7 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long nr, long ret, 
 	case NR_ftruncate:
 		return report_fd(ARG(regs, di), OP_TRUNCATE, nr, ret, 0, 0, typed);
 	case NR_truncate:
-		return report_truncate_path((const char *)ARG(regs, di), ret);
+		return report_truncate_path((const char *)ARG(regs, di), ret, typed);
 	case NR_creat:
 		return report_open_trunc(ret, O_TRUNC, nr, typed);
 	case NR_open:
@@ -1561,12 +1650,12 @@ static __always_inline void fill_process(struct proc_record *r, struct task_stru
 	r->pid = BPF_CORE_READ(task, tgid);
 	r->tid = BPF_CORE_READ(task, pid);
 	r->ppid = BPF_CORE_READ(task, real_parent, tgid);
-	read_ids(task, &ids);
+	read_ids(task, &ids, false);
 	r->uid = ids.uid;
 	r->euid = ids.euid;
 	r->gid = ids.gid;
 	r->egid = ids.egid;
-	r->auid = login_uid(task);
+	r->auid = login_uid(task, false);
 	r->exit_code = 0;
 	r->exe_len = 0;
 	r->cwd_len = 0;
@@ -1633,18 +1722,18 @@ int process_exec(struct bpf_raw_tracepoint_args *ctx)
 	BPF_CORE_READ_INTO(&root, task, fs, root);
 	mm = BPF_CORE_READ(task, mm);
 	BPF_CORE_READ_INTO(&exe, mm, exe_file, f_path);
-	exe_len = resolve_path(s, 0, &exe, &root);
+	exe_len = resolve_path(s, 0, &exe, &root, false);
 	if (exe_len == PATH_UNRESOLVED || s->walk.truncated)
 		s->proc.flags |= RECORD_EXE_TRUNCATED;
 	exe_flags = 0;
-	exe_len = executable_name(s, 0, exe_len, &exe, &exe_flags);
+	exe_len = executable_name(s, 0, exe_len, &exe, &exe_flags, false);
 	s->proc.flags |= exe_flags;
 	if (exe_len == 0)
 		s->proc.flags |= RECORD_EXE_TRUNCATED;
 	off = exe_len;
 
 	BPF_CORE_READ_INTO(&pwd, task, fs, pwd);
-	cwd_len = resolve_path(s, off, &pwd, &root);
+	cwd_len = resolve_path(s, off, &pwd, &root, false);
 	if (cwd_len < 0 || cwd_len > PATH_CAP)
 		cwd_len = 0;
 	if (s->walk.truncated)

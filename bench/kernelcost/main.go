@@ -46,6 +46,8 @@ type settings struct {
 	// only keeps the configurations whose name contains it, with bare; for
 	// profiling one of them.
 	only string
+	// file, with only, makes both loops read the watched or the unwatched file.
+	file string
 }
 
 func parseFlags() (settings, error) {
@@ -55,6 +57,7 @@ func parseFlags() (settings, error) {
 	flag.IntVar(&s.reps, "reps", 5, "repetitions of every configuration; medians are reported")
 	flag.StringVar(&mode, "mode", "auto", "attach mode of the receiver's programs")
 	flag.IntVar(&s.cpu, "cpu", runtime.NumCPU()-1, "CPU the pread loops are pinned to")
+	flag.StringVar(&s.file, "file", "", "with -only: read only the \"watched\" or the \"unwatched\" file")
 	flag.StringVar(&s.only, "only", "", "measure only bare and the configurations whose name contains this (for profiling)")
 	flag.Parse()
 	m, err := probe.ParseMode(mode)

@@ -255,6 +255,7 @@ const (
 	FileaccessProgProcessExec             = "process_exec"
 	FileaccessProgProcessExit             = "process_exit"
 	FileaccessProgRawSysExit              = "raw_sys_exit"
+	FileaccessVarBtfCasts                 = "btf_casts"
 	FileaccessVarDedupWindowNs            = "dedup_window_ns"
 	FileaccessVarExcludeContainerInit     = "exclude_container_init"
 	FileaccessVarRenamesSeen              = "renames_seen"
@@ -356,6 +357,7 @@ type FileaccessMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type FileaccessVariableSpecs struct {
+	BtfCasts             *ebpf.VariableSpec `ebpf:"btf_casts"`
 	DedupWindowNs        *ebpf.VariableSpec `ebpf:"dedup_window_ns"`
 	ExcludeContainerInit *ebpf.VariableSpec `ebpf:"exclude_container_init"`
 	RenamesSeen          *ebpf.VariableSpec `ebpf:"renames_seen"`
@@ -423,6 +425,7 @@ func (m *FileaccessMaps) Close() error {
 //
 // It can be passed to LoadFileaccessObjects or ebpf.CollectionSpec.LoadAndAssign.
 type FileaccessVariables struct {
+	BtfCasts             *ebpf.Variable `ebpf:"btf_casts"`
 	DedupWindowNs        *ebpf.Variable `ebpf:"dedup_window_ns"`
 	ExcludeContainerInit *ebpf.Variable `ebpf:"exclude_container_init"`
 	RenamesSeen          *ebpf.Variable `ebpf:"renames_seen"`

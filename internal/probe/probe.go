@@ -51,8 +51,13 @@ type Probe struct {
 	Mode Mode
 	// Attached names each attached program and its kernel target.
 	Attached []string
-	coll     *ebpf.Collection
-	links    []link.Link
+	// CastReads says the file access program reads kernel memory with plain
+	// loads through bpf_rdonly_cast: a tp_btf or fexit program on a kernel
+	// that has the cast (6.2 and later). Otherwise it makes a helper call per
+	// read, which costs more on every access.
+	CastReads bool
+	coll      *ebpf.Collection
+	links     []link.Link
 }
 
 // Open loads and attaches the programs. With ModeAuto it takes the first mode
@@ -118,8 +123,27 @@ func configure(spec *ebpf.CollectionSpec, opts Options) error {
 	if err := spec.Variables["urgent_bytes"].Set(size / 4 * 3); err != nil {
 		return fmt.Errorf("setting the ring's urgent wakeup level: %w", err)
 	}
+	var casts uint32
+	if kernelHasFunc("bpf_rdonly_cast") {
+		casts = 1
+	}
+	if err := spec.Variables["btf_casts"].Set(casts); err != nil {
+		return fmt.Errorf("setting whether the kernel has BTF casts: %w", err)
+	}
 	spec.Maps["records"].MaxEntries = opts.RingBufferSize
 	return nil
+}
+
+// kernelHasFunc says whether the running kernel's BTF describes a function:
+// the typed programs read kernel memory through bpf_rdonly_cast where it
+// exists (6.2 and later) and with helper calls elsewhere.
+func kernelHasFunc(name string) bool {
+	spec, err := btf.LoadKernelSpec()
+	if err != nil {
+		return false
+	}
+	var fn *btf.Func
+	return spec.TypeByName(name, &fn) == nil
 }
 
 // openMode loads only the programs of one mode: programs of the other modes
@@ -266,6 +290,16 @@ func openPrograms(base *ebpf.CollectionSpec, opts Options, mode Mode, attachment
 		return nil, fmt.Errorf("loading programs: %w", err)
 	}
 	p := &Probe{Mode: mode, coll: coll}
+	var casts uint32
+	if err := spec.Variables["btf_casts"].Get(&casts); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("reading whether the programs cast: %w", err)
+	}
+	for _, a := range attachments {
+		if a.kind == attachTracing && casts == 1 {
+			p.CastReads = true
+		}
+	}
 
 	if err := p.fillPrefixes(opts); err != nil {
 		p.Close()
