@@ -756,3 +756,30 @@ func kernelVersion(t *testing.T) (major, minor int) {
 	require.NoError(t, err, "kernel release %q", release)
 	return major, minor
 }
+
+// TestRecordsWakeTheReaderBeforeTheFlushInterval: with a flush interval of a
+// minute the reader sleeps until the programs wake it, which they do when a
+// quarter of the ring is unread, not for every record.
+func TestRecordsWakeTheReaderBeforeTheFlushInterval(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "f")
+	require.NoError(t, os.WriteFile(file, []byte("x"), 0o644))
+	r := startReceiver(t, func(c *Config) {
+		c.IncludePaths = []string{dir}
+		c.ProcessEvents = string(processEventsNone)
+		// A quarter is 256 KiB: the odd exec elsewhere on the machine does not fill it.
+		c.RingBufferSize = 1 << 20
+		c.MaxBatchSize = 1
+		c.FlushInterval = time.Minute
+	})
+
+	// A few records stay under a quarter of the ring: nobody is woken.
+	few := runWorkloadChild(t, "reads", file, "3")
+	time.Sleep(time.Second)
+	assert.Zero(t, len(fileAccesses(r.sink)), "records read before a quarter of the ring was unread")
+
+	// Records of at least 200 bytes each: more than a quarter, less than the ring.
+	many := runWorkloadChild(t, "reads", file, "2000")
+	waitFor(t, r.sink, "a read after the ring's quarter filled", readBy(many))
+	waitFor(t, r.sink, "the reads that waited in the ring", readBy(few))
+}

@@ -382,10 +382,12 @@ const volatile u32 exclude_container_init = 0;
 const volatile u64 dedup_window_ns = 0;
 /*
  * Unread bytes in the ring at which the reader is woken: a quarter of the
- * ring, and three quarters, where every record wakes it. Set by the loader.
+ * ring, and three quarters, past which it is woken again at every
+ * 1 << urgent_shift bytes (a 64th of the ring). Set by the loader.
  */
 const volatile u64 wakeup_bytes = 1;
 const volatile u64 urgent_bytes = 1;
+const volatile u32 urgent_shift = 63;
 
 /*
  * bpf_rdonly_cast makes a BTF-typed pointer of any value, and the kernel turns
@@ -516,17 +518,22 @@ static __always_inline void count(u32 which)
 
 /*
  * Whether a record of size bytes wakes the reader. A wakeup is an interrupt
- * the CPU sends itself, which costs microseconds in a virtual machine, and
- * the reader looks at the ring at least every flush interval anyway. So it is
- * woken only when the unread bytes cross a quarter of the ring, and, should
- * that crossing have been missed by CPUs writing at once, by every record once
- * three quarters are unread.
+ * the CPU sends itself, which costs microseconds in a virtual machine and is
+ * paid by the process whose access is recorded, and the reader looks at the
+ * ring at least every flush interval anyway. So it is woken only when the
+ * unread bytes cross a quarter of the ring, and, should that crossing have
+ * been missed by CPUs writing at once, each time they cross another 64th of
+ * the ring past three quarters. Not on every record there: when the reader
+ * falls behind it is awake and reading already, and a wakeup per record
+ * would only slow the workloads down by an interrupt per access.
  */
 static __always_inline u64 wakeup(u32 size)
 {
 	u64 unread = bpf_ringbuf_query(&records, BPF_RB_AVAIL_DATA);
 
-	if ((unread < wakeup_bytes && unread + size >= wakeup_bytes) || unread >= urgent_bytes)
+	if (unread < wakeup_bytes && unread + size >= wakeup_bytes)
+		return BPF_RB_FORCE_WAKEUP;
+	if (unread >= urgent_bytes && (unread >> urgent_shift) != ((unread + size) >> urgent_shift))
 		return BPF_RB_FORCE_WAKEUP;
 	return BPF_RB_NO_WAKEUP;
 }

@@ -272,6 +272,7 @@ const (
 	FileaccessVarUnusedRecord             = "unused_record"
 	FileaccessVarUnusedVerdict            = "unused_verdict"
 	FileaccessVarUrgentBytes              = "urgent_bytes"
+	FileaccessVarUrgentShift              = "urgent_shift"
 	FileaccessVarWakeupBytes              = "wakeup_bytes"
 	FileaccessVarWatchedOps               = "watched_ops"
 )
@@ -374,6 +375,7 @@ type FileaccessVariableSpecs struct {
 	UnusedRecord         *ebpf.VariableSpec `ebpf:"unused_record"`
 	UnusedVerdict        *ebpf.VariableSpec `ebpf:"unused_verdict"`
 	UrgentBytes          *ebpf.VariableSpec `ebpf:"urgent_bytes"`
+	UrgentShift          *ebpf.VariableSpec `ebpf:"urgent_shift"`
 	WakeupBytes          *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 	WatchedOps           *ebpf.VariableSpec `ebpf:"watched_ops"`
 }
@@ -442,6 +444,7 @@ type FileaccessVariables struct {
 	UnusedRecord         *ebpf.Variable `ebpf:"unused_record"`
 	UnusedVerdict        *ebpf.Variable `ebpf:"unused_verdict"`
 	UrgentBytes          *ebpf.Variable `ebpf:"urgent_bytes"`
+	UrgentShift          *ebpf.Variable `ebpf:"urgent_shift"`
 	WakeupBytes          *ebpf.Variable `ebpf:"wakeup_bytes"`
 	WatchedOps           *ebpf.Variable `ebpf:"watched_ops"`
 }
