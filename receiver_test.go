@@ -767,8 +767,9 @@ func TestRecordsWakeTheReaderBeforeTheFlushInterval(t *testing.T) {
 	r := startReceiver(t, func(c *Config) {
 		c.IncludePaths = []string{dir}
 		c.ProcessEvents = string(processEventsNone)
-		// A quarter is 256 KiB: the odd exec elsewhere on the machine does not fill it.
-		c.RingBufferSize = 1 << 20
+		// A quarter is 2 MiB, which the execs elsewhere on the machine (every
+		// process's exec is in the ring) are unlikely to fill within the test.
+		c.RingBufferSize = 8 << 20
 		c.MaxBatchSize = 1
 		c.FlushInterval = time.Minute
 	})
@@ -779,7 +780,7 @@ func TestRecordsWakeTheReaderBeforeTheFlushInterval(t *testing.T) {
 	assert.Zero(t, len(fileAccesses(r.sink)), "records read before a quarter of the ring was unread")
 
 	// Records of at least 200 bytes each: more than a quarter, less than the ring.
-	many := runWorkloadChild(t, "reads", file, "2000")
+	many := runWorkloadChild(t, "reads", file, "12000")
 	waitFor(t, r.sink, "a read after the ring's quarter filled", readBy(many))
 	waitFor(t, r.sink, "the reads that waited in the ring", readBy(few))
 }

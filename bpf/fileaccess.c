@@ -382,12 +382,14 @@ const volatile u32 exclude_container_init = 0;
 const volatile u64 dedup_window_ns = 0;
 /*
  * Unread bytes in the ring at which the reader is woken: a quarter of the
- * ring, and three quarters, past which it is woken again at every
- * 1 << urgent_shift bytes (a 64th of the ring). Set by the loader.
+ * ring; three quarters, past which it is woken again at every
+ * 1 << urgent_shift bytes (a 64th of the ring); and the last 64th, where
+ * every record wakes it. Set by the loader.
  */
 const volatile u64 wakeup_bytes = 1;
 const volatile u64 urgent_bytes = 1;
 const volatile u32 urgent_shift = 63;
+const volatile u64 full_bytes = 1;
 
 /*
  * bpf_rdonly_cast makes a BTF-typed pointer of any value, and the kernel turns
@@ -520,20 +522,27 @@ static __always_inline void count(u32 which)
  * Whether a record of size bytes wakes the reader. A wakeup is an interrupt
  * the CPU sends itself, which costs microseconds in a virtual machine and is
  * paid by the process whose access is recorded, and the reader looks at the
- * ring at least every flush interval anyway. So it is woken only when the
- * unread bytes cross a quarter of the ring, and, should that crossing have
- * been missed by CPUs writing at once, each time they cross another 64th of
- * the ring past three quarters. Not on every record there: when the reader
- * falls behind it is awake and reading already, and a wakeup per record
- * would only slow the workloads down by an interrupt per access.
+ * ring at least every flush interval anyway. So it is woken when the unread
+ * bytes cross a quarter of the ring; should CPUs writing at once all have
+ * missed that crossing, each time they cross another 64th past three
+ * quarters; and by every record in the last 64th, where the ring is about to
+ * drop records. A wakeup per record from three quarters on, as before, made
+ * every access pay an interrupt whenever the reader fell behind.
+ *
+ * A record takes its size plus an 8-byte header in the ring, rounded up to 8:
+ * the crossings are counted over that, or a mark at a record's tail would be
+ * skipped, and with records of one length it would be skipped every time.
  */
 static __always_inline u64 wakeup(u32 size)
 {
 	u64 unread = bpf_ringbuf_query(&records, BPF_RB_AVAIL_DATA);
+	u64 after = unread + ((size + BPF_RINGBUF_HDR_SZ + 7) & ~7ULL);
 
-	if (unread < wakeup_bytes && unread + size >= wakeup_bytes)
+	if (unread < wakeup_bytes && after >= wakeup_bytes)
 		return BPF_RB_FORCE_WAKEUP;
-	if (unread >= urgent_bytes && (unread >> urgent_shift) != ((unread + size) >> urgent_shift))
+	if (unread >= urgent_bytes && (unread >> urgent_shift) != (after >> urgent_shift))
+		return BPF_RB_FORCE_WAKEUP;
+	if (after >= full_bytes)
 		return BPF_RB_FORCE_WAKEUP;
 	return BPF_RB_NO_WAKEUP;
 }
@@ -1187,7 +1196,7 @@ static __always_inline int report_body(struct access *a, bool typed)
 	return 0;
 }
 
-/* report_body's two builds, each verified once and shared by the programs of its kind. */
+/* report_body's two builds: the tp_btf and fexit programs call the first, the others the second. */
 static __noinline int report_typed(struct access *a)
 {
 	return report_body(a, true);

@@ -258,6 +258,7 @@ const (
 	FileaccessVarBtfCasts                 = "btf_casts"
 	FileaccessVarDedupWindowNs            = "dedup_window_ns"
 	FileaccessVarExcludeContainerInit     = "exclude_container_init"
+	FileaccessVarFullBytes                = "full_bytes"
 	FileaccessVarRenamesSeen              = "renames_seen"
 	FileaccessVarSelfTgid                 = "self_tgid"
 	FileaccessVarUnusedCounter            = "unused_counter"
@@ -361,6 +362,7 @@ type FileaccessVariableSpecs struct {
 	BtfCasts             *ebpf.VariableSpec `ebpf:"btf_casts"`
 	DedupWindowNs        *ebpf.VariableSpec `ebpf:"dedup_window_ns"`
 	ExcludeContainerInit *ebpf.VariableSpec `ebpf:"exclude_container_init"`
+	FullBytes            *ebpf.VariableSpec `ebpf:"full_bytes"`
 	RenamesSeen          *ebpf.VariableSpec `ebpf:"renames_seen"`
 	SelfTgid             *ebpf.VariableSpec `ebpf:"self_tgid"`
 	UnusedCounter        *ebpf.VariableSpec `ebpf:"unused_counter"`
@@ -430,6 +432,7 @@ type FileaccessVariables struct {
 	BtfCasts             *ebpf.Variable `ebpf:"btf_casts"`
 	DedupWindowNs        *ebpf.Variable `ebpf:"dedup_window_ns"`
 	ExcludeContainerInit *ebpf.Variable `ebpf:"exclude_container_init"`
+	FullBytes            *ebpf.Variable `ebpf:"full_bytes"`
 	RenamesSeen          *ebpf.Variable `ebpf:"renames_seen"`
 	SelfTgid             *ebpf.Variable `ebpf:"self_tgid"`
 	UnusedCounter        *ebpf.Variable `ebpf:"unused_counter"`

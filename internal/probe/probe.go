@@ -115,9 +115,10 @@ func configure(spec *ebpf.CollectionSpec, opts Options) error {
 	if err := spec.Variables["dedup_window_ns"].Set(uint64(opts.DedupWindow.Nanoseconds())); err != nil {
 		return fmt.Errorf("setting the dedup window: %w", err)
 	}
-	// The reader is woken when a quarter of the ring is unread, and past three
-	// quarters at every 64th of the ring; otherwise it looks on its own
-	// schedule. The size is a power of two of at least a page.
+	// The reader is woken when a quarter of the ring is unread, past three
+	// quarters at every 64th of the ring, and in the last 64th by every
+	// record; otherwise it looks on its own schedule. The size is a power of
+	// two of at least a page.
 	size := uint64(opts.RingBufferSize)
 	if err := spec.Variables["wakeup_bytes"].Set(size / 4); err != nil {
 		return fmt.Errorf("setting the ring's wakeup level: %w", err)
@@ -127,6 +128,9 @@ func configure(spec *ebpf.CollectionSpec, opts Options) error {
 	}
 	if err := spec.Variables["urgent_shift"].Set(uint32(bits.Len64(size/64) - 1)); err != nil {
 		return fmt.Errorf("setting the ring's urgent wakeup step: %w", err)
+	}
+	if err := spec.Variables["full_bytes"].Set(size - size/64); err != nil {
+		return fmt.Errorf("setting the ring's last wakeup level: %w", err)
 	}
 	var casts uint32
 	if kernelHasFunc("bpf_rdonly_cast") {
