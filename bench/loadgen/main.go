@@ -150,9 +150,17 @@ type step struct {
 
 func (st step) achieved() float64 { return float64(st.made) / st.took.Seconds() }
 
-// generatorBound says the generator could not keep the rate: each watched
-// pread costs it the receiver's kernel-side work too.
-func (st step) generatorBound() bool { return st.achieved() < 0.95*st.target }
+// short says the generator did not keep the rate: either it ran out of CPU
+// (each watched pread costs it the receiver's kernel-side work too), or the
+// collector fell so far behind that the programs woke it on every record,
+// an interrupt each, which slows the writer down.
+func (st step) short() bool { return st.achieved() < 0.95*st.target }
+
+// collectorBehind says the collector, not the generator, set the pace: it
+// lost records or its CPU was near a full core, which its reader loop is.
+func (st step) collectorBehind() bool {
+	return st.lossy() || st.cpu/st.took.Seconds() >= 0.9
+}
 
 func (st step) lossy() bool {
 	return st.lost > 0 || st.refused > 0 || st.accepted < float64(st.made)

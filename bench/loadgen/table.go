@@ -24,7 +24,10 @@ func printTable(w io.Writer, s settings, idle, hwm float64, steps []step) {
 			perRecord = 1e6 * st.cpu / st.accepted
 		}
 		achieved := fmt.Sprintf("%.0f", st.achieved())
-		if st.generatorBound() {
+		switch {
+		case st.short() && st.collectorBehind():
+			achieved += " (collector-bound)"
+		case st.short():
 			achieved += " (generator-bound)"
 		}
 		fmt.Fprintf(w, "| %.0f | %s | %d | %.0f | %s | %.0f | %.2f | %.0f %% | %.1f |\n",
