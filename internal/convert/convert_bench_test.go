@@ -6,6 +6,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/fileaccess-otel/fileaccessreceiver/internal/process"
+	"github.com/fileaccess-otel/fileaccessreceiver/internal/record"
 )
 
 // benchBatch is how many records the receiver hands on at most at once, its
@@ -34,15 +35,19 @@ func benchProcesses() (cat, shell *process.Info) {
 	return cat, table.Parent(cat)
 }
 
+// benchAccess is cat's read with cat's process context, as the benchmarks convert it.
+func benchAccess() (record.Record, ProcessContext, Clock) {
+	cat, shell := benchProcesses()
+	r := catReads
+	r.ExecNs = cat.Key.ExecNs
+	return r, ProcessContext{Process: cat, Parent: shell, IncludeCommandArgs: true}, ClockAt(bootEpoch)
+}
+
 // BenchmarkAppendRecord converts a decoded access with its full process
 // context, starting new logs every benchBatch records as the receiver does
 // on each flush; one op is one record.
 func BenchmarkAppendRecord(b *testing.B) {
-	cat, shell := benchProcesses()
-	pc := ProcessContext{Process: cat, Parent: shell, IncludeCommandArgs: true}
-	r := catReads
-	r.ExecNs = cat.Key.ExecNs
-	clock := ClockAt(bootEpoch)
+	r, pc, clock := benchAccess()
 	_, records := NewLogs("node-1", "scope", "v")
 	b.ReportAllocs()
 	for b.Loop() {
@@ -60,11 +65,7 @@ func BenchmarkAppendRecord(b *testing.B) {
 // what pdata alone costs a record of this shape, the floor AppendRecord's
 // time and allocations are read against in the same run.
 func BenchmarkPdataFloor(b *testing.B) {
-	cat, shell := benchProcesses()
-	pc := ProcessContext{Process: cat, Parent: shell, IncludeCommandArgs: true}
-	r := catReads
-	r.ExecNs = cat.Key.ExecNs
-	clock := ClockAt(bootEpoch)
+	r, pc, clock := benchAccess()
 	_, template := NewLogs("node-1", "scope", "v")
 	AppendRecord(template, &r, pc, clock, observed)
 	want := template.At(0)
