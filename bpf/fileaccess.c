@@ -887,8 +887,6 @@ static __always_inline bool container_init(struct proc_record *r)
 struct access {
 	struct path *target; /* kernel pointer; NULL when user_path is set */
 	const char *user_path;
-	struct path root;    /* the task's root, when has_root: read by a caller that could do it cheaply */
-	bool has_root;
 	s64 ret;
 	u64 arg;
 	u64 mmap_flags;
@@ -1035,10 +1033,10 @@ static __always_inline void remember_unwatched(struct scratch *s, u64 now)
 }
 
 /*
- * Programs come in two builds of the same code: the tp_btf and fexit ones
- * have the task as a BTF-typed pointer (bpf_get_current_task_btf)
- * and reads through it with plain loads, the raw tracepoint and kprobe ones
- * have an untyped pointer and a helper call per read. typed is a constant in each.
+ * Programs come in two builds of the same code: the tp_btf and fexit ones get
+ * the task as a BTF-typed pointer (bpf_get_current_task_btf) and read through
+ * it with plain loads, the raw tracepoint and kprobe ones get an untyped
+ * pointer and make a helper call per read. typed is a constant in each.
  */
 static __always_inline struct task_struct *current_task(bool typed)
 {
@@ -1078,18 +1076,22 @@ static __always_inline int report_body(struct access *a, bool typed)
 	proc = NULL;
 	now = 0;
 
-	if (a->has_root)
-		root = a->root;
-	else
+	if (typed) {
+		root.dentry = task->fs->root.dentry;
+		root.mnt = task->fs->root.mnt;
+	} else {
 		BPF_CORE_READ_INTO(&root, task, fs, root);
+	}
 	if (a->user_path) {
 		path_len = user_path(s, task, a->user_path, &root, cast);
 		r->ino = 0;
 		r->mode = 0;
 	} else {
 		if (cast) {
-			target.mnt = CAST(a->target, struct path)->mnt;
-			target.dentry = CAST(a->target, struct path)->dentry;
+			struct path *p = CAST(a->target, struct path);
+
+			target.mnt = p->mnt;
+			target.dentry = p->dentry;
 		} else {
 			bpf_probe_read_kernel(&target, sizeof(target), a->target);
 		}
@@ -1264,16 +1266,9 @@ static __always_inline int report_hook(u16 op, u16 hook, struct path *target, s6
 		.op = op,
 		.hook = hook,
 	};
-	struct task_struct *task;
 
 	if (!op || !target || !op_watched(op))
 		return 0;
-	if (typed) {
-		task = bpf_get_current_task_btf();
-		a.root.dentry = task->fs->root.dentry;
-		a.root.mnt = task->fs->root.mnt;
-		a.has_root = true;
-	}
 	return report(&a, typed);
 }
 
@@ -1284,8 +1279,10 @@ static __always_inline int report_hook(u16 op, u16 hook, struct path *target, s6
  * internal mount, which the path walk drops. Only the outer access, whose inode
  * is its path's, is reported, so one read is one record.
  */
-static __always_inline bool stacked_inner_file(struct file *file)
+static __always_inline bool stacked_inner_file(struct file *file, bool typed)
 {
+	if (typed)
+		return file->f_inode != file->f_path.dentry->d_inode;
 	return BPF_CORE_READ(file, f_inode) != BPF_CORE_READ(file, f_path.dentry, d_inode);
 }
 
@@ -1294,7 +1291,7 @@ static __always_inline bool stacked_inner_file(struct file *file)
 SEC("fexit/security_file_permission")
 int BPF_PROG(fexit_file_permission, struct file *file, int mask, int ret)
 {
-	if (stacked_inner_file(file))
+	if (stacked_inner_file(file, true))
 		return 0;
 	return report_hook(permission_op(mask), HOOK_FILE_PERMISSION, &file->f_path, ret, mask, 0, true);
 }
@@ -1302,7 +1299,7 @@ int BPF_PROG(fexit_file_permission, struct file *file, int mask, int ret)
 SEC("fexit/security_mmap_file")
 int BPF_PROG(fexit_mmap_file, struct file *file, unsigned long prot, unsigned long flags, int ret)
 {
-	if (!file || stacked_inner_file(file))
+	if (!file || stacked_inner_file(file, true))
 		return 0;
 	return report_hook(OP_MMAP, HOOK_MMAP_FILE, &file->f_path, ret, prot, flags, true);
 }
@@ -1316,7 +1313,7 @@ int BPF_PROG(fexit_path_truncate, struct path *path, int ret)
 SEC("fexit/security_file_truncate")
 int BPF_PROG(fexit_file_truncate, struct file *file, int ret)
 {
-	if (stacked_inner_file(file))
+	if (stacked_inner_file(file, true))
 		return 0;
 	return report_hook(OP_TRUNCATE, HOOK_FILE_TRUNCATE, &file->f_path, ret, 0, 0, true);
 }
@@ -1374,7 +1371,7 @@ int kretprobe_vfs_rename(void *ctx)
 SEC("kprobe/security_file_permission")
 int BPF_KPROBE(kprobe_file_permission, struct file *file, int mask)
 {
-	if (stacked_inner_file(file))
+	if (stacked_inner_file(file, false))
 		return 0;
 	return remember(permission_op(mask), HOOK_FILE_PERMISSION, &file->f_path, mask, 0);
 }
@@ -1388,7 +1385,7 @@ int BPF_KRETPROBE(kretprobe_file_permission, int ret)
 SEC("kprobe/security_mmap_file")
 int BPF_KPROBE(kprobe_mmap_file, struct file *file, unsigned long prot, unsigned long flags)
 {
-	if (!file || stacked_inner_file(file))
+	if (!file || stacked_inner_file(file, false))
 		return 0;
 	return remember(OP_MMAP, HOOK_MMAP_FILE, &file->f_path, prot, flags);
 }
@@ -1414,7 +1411,7 @@ int BPF_KRETPROBE(kretprobe_path_truncate, int ret)
 SEC("kprobe/security_file_truncate")
 int BPF_KPROBE(kprobe_file_truncate, struct file *file)
 {
-	if (stacked_inner_file(file))
+	if (stacked_inner_file(file, false))
 		return 0;
 	return remember(OP_TRUNCATE, HOOK_FILE_TRUNCATE, &file->f_path, 0, 0);
 }
@@ -1427,8 +1424,10 @@ int BPF_KRETPROBE(kretprobe_file_truncate, int ret)
 
 /* ---- tracepoint mode ---- */
 
-/* The kernel takes a descriptor as an int: only the low 32 bits of the register count. */
-
+/*
+ * The file behind a descriptor in the task's table. The kernel takes a
+ * descriptor as an int: only the low 32 bits of the register count.
+ */
 static __always_inline struct file *fd_file(struct task_struct *task, int fd, bool typed)
 {
 	struct fdtable *fdt;
@@ -1441,12 +1440,11 @@ static __always_inline struct file *fd_file(struct task_struct *task, int fd, bo
 	if (fd < 0)
 		return NULL;
 	if (typed) {
+		/* A struct file ** is a scalar to the verifier: the entry takes a helper call. */
 		fdt = task->files->fdt;
-		table.max_fds = fdt->max_fds;
-		table.fd = fdt->fd;
-		if ((u64)fd >= table.max_fds)
+		if ((u32)fd >= fdt->max_fds)
 			return NULL;
-		bpf_probe_read_kernel(&file, sizeof(file), &table.fd[fd]);
+		bpf_probe_read_kernel(&file, sizeof(file), &fdt->fd[fd]);
 		return file;
 	}
 	fdt = BPF_CORE_READ(task, files, fdt);
@@ -1486,11 +1484,6 @@ static __always_inline int report_fd(int fd, u16 op, u16 nr, s64 ret, u64 arg, u
 	if (!file)
 		return 0;
 	a.target = &file->f_path;
-	if (typed) {
-		a.root.dentry = task->fs->root.dentry;
-		a.root.mnt = task->fs->root.mnt;
-		a.has_root = true;
-	}
 	return report(&a, typed);
 }
 
