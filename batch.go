@@ -1,8 +1,6 @@
 package fileaccessreceiver
 
 import (
-	"time"
-
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/fileaccess-otel/fileaccessreceiver/internal/container"
@@ -35,10 +33,6 @@ type batch struct {
 	logs   plog.Logs
 	groups map[ownerKey]plog.LogRecordSlice
 	clock  convert.Clock
-	// lastRefusal is when a refusing consumer was last logged.
-	lastRefusal time.Time
-	// refused counts the records dropped since the consumer began refusing.
-	refused int
 }
 
 func (r *fileAccessReceiver) newBatch() batch {

@@ -60,30 +60,41 @@ func (r *fileAccessReceiver) startIdentity() error {
 	return nil
 }
 
-// recordsFor returns where the records of the task with this cgroup and pid
-// go: its owner's resource in the batch, or the hold while its container's
-// pod is not known yet; and the pod, when known.
+// ownerOf returns whose resource the records of the task with this cgroup
+// and pid go under, and whether they are to wait in the hold because their
+// container's pod is not known yet.
 //
 // Known limitation: the container is looked up when the record is read, so a
 // record of a container whose cgroup is removed before then has none.
-func (r *fileAccessReceiver) recordsFor(b *batch, cgroupID uint64, pid uint32, now time.Time) (plog.LogRecordSlice, *kube.Container) {
+func (r *fileAccessReceiver) ownerOf(cgroupID uint64, pid uint32, now time.Time) (o owner, held bool) {
 	id, ok := r.containers.Container(cgroupID, pid)
 	if !ok {
-		return r.recordsOf(b, owner{}), nil
+		return owner{}, false
 	}
-	o := owner{container: id}
+	o.container = id
 	if r.pods == nil {
-		return r.recordsOf(b, o), nil
+		return o, false
 	}
 	if pod, ok := r.pods.Lookup(id.ID); ok {
 		o.pod = pod
-		return r.recordsOf(b, o), pod
+		return o, false
 	}
 	if r.hold.accepts(id.ID, now) {
-		return r.hold.recordsOf(id, now), nil
+		return o, true
 	}
 	r.telemetry.ReceiverFileAccessRecordsWithoutPod.Add(context.Background(), 1, r.receiverAttr)
-	return r.recordsOf(b, o), nil
+	return o, false
+}
+
+// recordsFor returns where the records of the task with this cgroup and pid
+// go, as ownerOf tells: its owner's resource in the batch, or the hold; and
+// the pod, when known.
+func (r *fileAccessReceiver) recordsFor(b *batch, cgroupID uint64, pid uint32, now time.Time) (plog.LogRecordSlice, *kube.Container) {
+	o, held := r.ownerOf(cgroupID, pid, now)
+	if held {
+		return r.hold.recordsOf(o.container, now), nil
+	}
+	return r.recordsOf(b, o), o.pod
 }
 
 // putPod names the pod in the bodies of records[first:], as the compact

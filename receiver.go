@@ -95,6 +95,16 @@ type fileAccessReceiver struct {
 	apiErrors uint64
 	file      record.Record
 	event     process.Event
+	// pending is the chunk the reader fills, and converters where it goes
+	// when it holds a batch or the flush interval ends.
+	pending    *chunk
+	converters *converters
+	// converterCount is how many converters run: defaultConverters, or
+	// what a test sets.
+	converterCount int
+	// refusals tracks the batches the next consumer refused, across
+	// converters.
+	refusals refusals
 
 	mu     sync.Mutex // serializes Start and Shutdown
 	probe  *probe.Probe
@@ -136,15 +146,16 @@ func newReceiver(set receiver.Settings, cfg *Config, next consumer.Logs) (*fileA
 		return nil, err
 	}
 	return &fileAccessReceiver{
-		processEvents: events,
-		tableSize:     maxProcesses,
-		set:           set,
-		cfg:           cfg,
-		next:          next,
-		obsrecv:       obsrecv,
-		telemetry:     telemetry,
-		receiverAttr:  metric.WithAttributes(attribute.String("receiver", set.ID.String())),
-		hostName:      hostName,
+		processEvents:  events,
+		tableSize:      maxProcesses,
+		converterCount: defaultConverters(),
+		set:            set,
+		cfg:            cfg,
+		next:           next,
+		obsrecv:        obsrecv,
+		telemetry:      telemetry,
+		receiverAttr:   metric.WithAttributes(attribute.String("receiver", set.ID.String())),
+		hostName:       hostName,
 	}, nil
 }
 
@@ -251,7 +262,9 @@ func (r *fileAccessReceiver) Shutdown(ctx context.Context) error {
 }
 
 // run reads the ring buffer until the reader is closed, handing records on
-// in batches of at most MaxBatchSize, and at least every FlushInterval.
+// in batches of at most MaxBatchSize, and at least every FlushInterval:
+// records that wait in a hold from its own batch, the rest through the
+// converters. It returns once the converters have handed on all it sent.
 func (r *fileAccessReceiver) run(host component.Host, p *probe.Probe, reader *ringbuf.Reader) {
 	defer close(r.done)
 
@@ -263,6 +276,9 @@ func (r *fileAccessReceiver) run(host component.Host, p *probe.Probe, reader *ri
 		receiver:  attribute.String("receiver", r.set.ID.String()),
 	}
 	loss.start()
+	r.converters = r.startConverters(r.converterCount)
+	r.pending = <-r.converters.free
+	defer r.converters.stop()
 	var sample ringbuf.Record
 	deadline := time.Now().Add(r.cfg.FlushInterval)
 	for {
@@ -284,11 +300,13 @@ func (r *fileAccessReceiver) run(host component.Host, p *probe.Probe, reader *ri
 			r.releaseDedup(&b, p, now, true)
 			r.releaseHeld(&b, now, true)
 			r.flush(&b)
+			r.sendPending()
 			loss.poll()
 			return
 		case errors.Is(err, ringbuf.ErrFlushed):
 		default:
 			r.flush(&b)
+			r.sendPending()
 			componentstatus.ReportStatus(host, componentstatus.NewFatalErrorEvent(fmt.Errorf("reading the ring buffer: %w", err)))
 			return
 		}
@@ -297,6 +315,7 @@ func (r *fileAccessReceiver) run(host component.Host, p *probe.Probe, reader *ri
 			r.releaseDedup(&b, p, now, false)
 			r.releaseHeld(&b, now, false)
 			r.flush(&b)
+			r.sendPending()
 			loss.poll()
 			deadline = now.Add(r.cfg.FlushInterval)
 		}
@@ -318,9 +337,10 @@ func (r *fileAccessReceiver) handle(b *batch, sample []byte, now time.Time) erro
 	return r.handleProcess(b, kind, sample, now, observed)
 }
 
-// handleFile adds a file access to the batch, after its process's exec
-// record if the process is announced now; a record that opened a dedup window
-// waits in the dedup hold instead.
+// handleFile queues a file access for the converters, after its process's
+// exec record if the process is announced now. A record that waits (for its
+// container's pod, or for the count of the dedup window it opened) is built
+// now, into its hold.
 func (r *fileAccessReceiver) handleFile(b *batch, sample []byte, now time.Time, observed pcommon.Timestamp) error {
 	if err := record.Decode(sample, &r.file); err != nil {
 		return err
@@ -328,15 +348,34 @@ func (r *fileAccessReceiver) handleFile(b *batch, sample []byte, now time.Time, 
 	if r.file.PathAsWritten && !r.resolveWritten(&r.file) {
 		return nil
 	}
-	records, pod := r.recordsFor(b, r.file.CgroupID, r.file.PID, now)
-	pc := r.processContext(r.processes.Lookup(r.file.PID, r.file.ExecNs), pod)
-	if r.processEvents == processEventsWatched && pc.Process != nil && !pc.Process.Announced {
-		pc.Process.Announced = true
-		event := announcement(pc.Process)
-		convert.AppendProcessEvent(records, record.KindExec, &event, pc, b.clock, observed)
+	o, held := r.ownerOf(r.file.CgroupID, r.file.PID, now)
+	info := r.processes.Lookup(r.file.PID, r.file.ExecNs)
+	announce := r.processEvents == processEventsWatched && info != nil && !info.Announced
+	if announce {
+		info.Announced = true
+	}
+	dedup := r.file.Dedup && r.dedup != nil
+	if !held && !dedup {
+		p := r.nextPending(record.KindFile, o, info, observed, 1+btoi(announce))
+		p.file = r.file
+		if p.announce = announce; announce {
+			p.event = announcement(info)
+		}
+		return nil
 	}
 
-	if r.file.Dedup && r.dedup != nil {
+	var records plog.LogRecordSlice
+	if held {
+		records = r.hold.recordsOf(o.container, now)
+	} else {
+		records = r.recordsOf(b, o)
+	}
+	pc := r.processContext(info, o.pod)
+	if announce {
+		event := announcement(info)
+		convert.AppendProcessEvent(records, record.KindExec, &event, pc, b.clock, observed)
+	}
+	if dedup {
 		// Its resource and pod are found again when its window ends.
 		held := r.dedup.recordsOf(dedupID{pid: r.file.PID, firstNs: r.file.BootNs}, r.file.CgroupID, now)
 		pc.Where = ""
@@ -345,6 +384,39 @@ func (r *fileAccessReceiver) handleFile(b *batch, sample []byte, now time.Time, 
 	}
 	convert.AppendRecord(records, &r.file, pc, b.clock, observed)
 	return nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// nextPending returns the next record of the pending chunk to fill in, with
+// its kind, owner, process and time set; records is how many log records it
+// becomes. A chunk that would outgrow a batch is sent first.
+func (r *fileAccessReceiver) nextPending(kind record.Kind, o owner, info *process.Info, observed pcommon.Timestamp, records int) *pendingRecord {
+	if r.pending.count > 0 && r.pending.count+records > r.cfg.MaxBatchSize {
+		r.pending = r.converters.send(r.pending)
+	}
+	r.pending.count += records
+	r.pending.pending = append(r.pending.pending, pendingRecord{kind: kind, owner: o, observed: observed})
+	p := &r.pending.pending[len(r.pending.pending)-1]
+	if info != nil {
+		p.process, p.hasProcess = *info, true
+		if parent := r.processes.Parent(info); parent != nil {
+			p.parent, p.hasParent = *parent, true
+		}
+	}
+	return p
+}
+
+// sendPending hands what the pending chunk holds to the converters.
+func (r *fileAccessReceiver) sendPending() {
+	if r.pending.count > 0 {
+		r.pending = r.converters.send(r.pending)
+	}
 }
 
 // resolveWritten cleans the path of a record the kernel could not filter,
@@ -381,8 +453,14 @@ func (r *fileAccessReceiver) handleProcess(b *batch, kind record.Kind, sample []
 	default:
 		return nil
 	}
-	records, pod := r.recordsFor(b, r.event.CgroupID, r.event.PID, now)
-	convert.AppendProcessEvent(records, kind, &r.event, r.processContext(info, pod), b.clock, observed)
+	o, held := r.ownerOf(r.event.CgroupID, r.event.PID, now)
+	if held {
+		records := r.hold.recordsOf(o.container, now)
+		convert.AppendProcessEvent(records, kind, &r.event, r.processContext(info, nil), b.clock, observed)
+		return nil
+	}
+	p := r.nextPending(kind, o, info, observed, 1)
+	p.event = r.event
 	return nil
 }
 
@@ -435,23 +513,35 @@ func (r *fileAccessReceiver) flush(b *batch) {
 	ctx := r.obsrecv.StartLogsOp(r.consumeCtx)
 	err := r.consume(ctx, b.logs)
 	r.obsrecv.EndLogsOp(ctx, obsFormat, n, err)
+	r.refusals.note(n, err, r.set.Logger)
+	*b = r.newBatch()
+}
+
+// refusals logs, at most every warnEvery, that the next consumer refuses
+// records, and once when it takes them again. Converters share it.
+type refusals struct {
+	mu   sync.Mutex
+	last time.Time // when a refusal was last logged
+	// dropped counts the records refused since the consumer began refusing.
+	dropped int
+}
+
+func (f *refusals) note(n int, err error, logger *zap.Logger) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	switch {
 	case err != nil:
-		b.refused += n
-		if time.Since(b.lastRefusal) > warnEvery {
-			b.lastRefusal = time.Now()
-			r.set.Logger.Warn("Next consumer refused file access records; they are dropped",
+		f.dropped += n
+		if time.Since(f.last) > warnEvery {
+			f.last = time.Now()
+			logger.Warn("Next consumer refused file access records; they are dropped",
 				zap.Int("records", n), zap.Error(err))
 		}
-	case b.refused > 0:
-		r.set.Logger.Info("Next consumer takes file access records again",
-			zap.Int("dropped", b.refused))
-		b.refused = 0
+	case f.dropped > 0:
+		logger.Info("Next consumer takes file access records again",
+			zap.Int("dropped", f.dropped))
+		f.dropped = 0
 	}
-
-	lastRefusal, refused := b.lastRefusal, b.refused
-	*b = r.newBatch()
-	b.lastRefusal, b.refused = lastRefusal, refused
 }
 
 // consume hands logs to the next consumer. A refusal that is not permanent,
