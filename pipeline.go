@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/fileaccess-otel/fileaccessreceiver/internal/convert"
 	"github.com/fileaccess-otel/fileaccessreceiver/internal/process"
@@ -17,7 +18,8 @@ import (
 // of a record's cost, so it runs beside the reader, on copies of what the
 // reader knew. Converters build batches side by side but hand them on one at
 // a time, in the order the reader sent them, so that a process's exec record
-// never follows its accesses.
+// never follows its accesses. Records that waited in a hold are built by the
+// reader and take their place in that order too.
 
 // maxConverters bounds the converters: past a few, the reader is the limit.
 const maxConverters = 4
@@ -69,9 +71,17 @@ func (p *pendingRecord) context(includeArgs bool) convert.ProcessContext {
 // converter. Chunks are reused, so their slices keep what they grew to.
 type chunk struct {
 	pending []pendingRecord
-	count   int    // log records, with announcements
-	seq     uint64 // the chunk's place in the order the reader sent them
+	count   int // log records, with announcements
+	// built is a batch the reader built itself (records released from a
+	// hold), sent in a chunk of its own with nothing pending.
+	built plog.Logs
+	seq   uint64 // the chunk's place in the order the reader sent them
 }
+
+// maxKeptPending bounds what a chunk keeps of its slice for the next batch:
+// a chunk of larger batches (max_batch_size above its default) gives its
+// memory back.
+const maxKeptPending = 1024
 
 // converters builds and hands on the chunks the reader sends. A fixed set of
 // chunks circulates between them: when every chunk is in flight, the reader
@@ -102,9 +112,13 @@ func (r *fileAccessReceiver) startConverters(n int) *converters {
 		go func() {
 			defer c.wg.Done()
 			for ch := range c.full {
-				b := r.newBatch()
-				r.build(ch, &b)
-				c.inTurn(ch.seq, func() { r.flush(&b) })
+				logs := ch.built
+				if ch.count > 0 {
+					b := r.newBatch()
+					r.build(ch, &b)
+					logs = b.logs
+				}
+				c.inTurn(ch.seq, func() { r.handOn(logs) })
 				ch.reset()
 				c.free <- ch
 			}
@@ -164,5 +178,8 @@ func (r *fileAccessReceiver) build(ch *chunk, b *batch) {
 // reset empties a chunk for reuse.
 func (ch *chunk) reset() {
 	clear(ch.pending) // drops the strings it held
-	ch.pending, ch.count = ch.pending[:0], 0
+	ch.pending, ch.count, ch.built = ch.pending[:0], 0, plog.Logs{}
+	if cap(ch.pending) > maxKeptPending {
+		ch.pending = nil
+	}
 }

@@ -78,3 +78,37 @@ func TestConvertersHandOnEveryRecordOnce(t *testing.T) {
 		assert.Equal(t, 1, execs, "exec records of pid %d", pid)
 	}
 }
+
+// TestHeldRecordsFollowWhatWasPendingBeforeThem: a read held for its dedup
+// window is released into the reader's own batch, after its process's exec
+// record was queued for a converter; the exec record must still come first.
+func TestHeldRecordsFollowWhatWasPendingBeforeThem(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "f")
+	require.NoError(t, os.WriteFile(file, []byte("x"), 0o644))
+	r := startReceiverWith(t, func(c *Config) {
+		c.IncludePaths = []string{dir}
+		c.ProcessEvents = string(processEventsAll)
+		c.Dedup.Window = minDedupWindow
+		// Windows end well before the flush, which hands on both the
+		// pending exec record and the released read.
+		c.FlushInterval = 500 * time.Millisecond
+	}, nil, func(r *fileAccessReceiver) { r.converterCount = 2 })
+
+	for range 3 {
+		pid := runWorkloadChild(t, "reads", file, "1")
+		waitFor(t, r.sink, "the child's read", readBy(pid))
+		exec, read := -1, -1
+		for i, a := range accesses(r.sink) {
+			switch {
+			case a.pid != int64(pid):
+			case a.event == "file_access.process.exec" && exec < 0:
+				exec = i
+			case readBy(pid)(a) && read < 0:
+				read = i
+			}
+		}
+		require.GreaterOrEqual(t, exec, 0, "no exec record of pid %d", pid)
+		require.Less(t, exec, read, "pid %d's exec record came after its read", pid)
+	}
+}

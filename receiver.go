@@ -292,21 +292,22 @@ func (r *fileAccessReceiver) run(host component.Host, p *probe.Probe, reader *ri
 				loss.warn(lostMalformed, err)
 				break
 			}
+			if r.pending.count >= r.cfg.MaxBatchSize {
+				r.sendPending()
+			}
 			if b.logs.LogRecordCount() >= r.cfg.MaxBatchSize {
-				r.flush(&b)
+				r.sendBuilt(&b)
 			}
 		case errors.Is(err, os.ErrDeadlineExceeded):
 		case errors.Is(err, ringbuf.ErrFlushed) && r.stopping.Load():
 			r.releaseDedup(&b, p, now, true)
 			r.releaseHeld(&b, now, true)
-			r.flush(&b)
-			r.sendPending()
+			r.sendBuilt(&b)
 			loss.poll()
 			return
 		case errors.Is(err, ringbuf.ErrFlushed):
 		default:
-			r.flush(&b)
-			r.sendPending()
+			r.sendBuilt(&b)
 			componentstatus.ReportStatus(host, componentstatus.NewFatalErrorEvent(fmt.Errorf("reading the ring buffer: %w", err)))
 			return
 		}
@@ -314,8 +315,7 @@ func (r *fileAccessReceiver) run(host component.Host, p *probe.Probe, reader *ri
 		if !now.Before(deadline) {
 			r.releaseDedup(&b, p, now, false)
 			r.releaseHeld(&b, now, false)
-			r.flush(&b)
-			r.sendPending()
+			r.sendBuilt(&b)
 			loss.poll()
 			deadline = now.Add(r.cfg.FlushInterval)
 		}
@@ -364,16 +364,16 @@ func (r *fileAccessReceiver) handleFile(b *batch, sample []byte, now time.Time, 
 		return nil
 	}
 
-	var records plog.LogRecordSlice
-	if held {
-		records = r.hold.recordsOf(o.container, now)
-	} else {
-		records = r.recordsOf(b, o)
+	recordsOfOwner := func() plog.LogRecordSlice {
+		if held {
+			return r.hold.recordsOf(o.container, now)
+		}
+		return r.recordsOf(b, o)
 	}
 	pc := r.processContext(info, o.pod)
 	if announce {
 		event := announcement(info)
-		convert.AppendProcessEvent(records, record.KindExec, &event, pc, b.clock, observed)
+		convert.AppendProcessEvent(recordsOfOwner(), record.KindExec, &event, pc, b.clock, observed)
 	}
 	if dedup {
 		// Its resource and pod are found again when its window ends.
@@ -382,7 +382,7 @@ func (r *fileAccessReceiver) handleFile(b *batch, sample []byte, now time.Time, 
 		convert.AppendRecord(held, &r.file, pc, b.clock, observed)
 		return nil
 	}
-	convert.AppendRecord(records, &r.file, pc, b.clock, observed)
+	convert.AppendRecord(recordsOfOwner(), &r.file, pc, b.clock, observed)
 	return nil
 }
 
@@ -417,6 +417,21 @@ func (r *fileAccessReceiver) sendPending() {
 	if r.pending.count > 0 {
 		r.pending = r.converters.send(r.pending)
 	}
+}
+
+// sendBuilt hands what is pending to the converters, then the reader's own
+// batch (records released from a hold), so that it keeps its place in the
+// order in which batches are handed on.
+func (r *fileAccessReceiver) sendBuilt(b *batch) {
+	r.sendPending()
+	if b.logs.LogRecordCount() == 0 {
+		// Re-read the clocks anyway, so wall time follows NTP adjustments.
+		b.clock = convert.NewClock()
+		return
+	}
+	r.pending.built = b.logs
+	r.pending = r.converters.send(r.pending)
+	*b = r.newBatch()
 }
 
 // resolveWritten cleans the path of a record the kernel could not filter,
@@ -502,19 +517,13 @@ func announcement(p *process.Info) process.Event {
 	}
 }
 
-func (r *fileAccessReceiver) flush(b *batch) {
-	n := b.logs.LogRecordCount()
-	if n == 0 {
-		// Re-read the clocks anyway, so wall time follows NTP adjustments.
-		b.clock = convert.NewClock()
-		return
-	}
-
+// handOn gives a batch to the next consumer.
+func (r *fileAccessReceiver) handOn(logs plog.Logs) {
+	n := logs.LogRecordCount()
 	ctx := r.obsrecv.StartLogsOp(r.consumeCtx)
-	err := r.consume(ctx, b.logs)
+	err := r.consume(ctx, logs)
 	r.obsrecv.EndLogsOp(ctx, obsFormat, n, err)
 	r.refusals.note(n, err, r.set.Logger)
-	*b = r.newBatch()
 }
 
 // refusals logs, at most every warnEvery, that the next consumer refuses
@@ -524,6 +533,13 @@ type refusals struct {
 	last time.Time // when a refusal was last logged
 	// dropped counts the records refused since the consumer began refusing.
 	dropped int
+}
+
+// refusing says whether the last batch was refused.
+func (f *refusals) refusing() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.dropped > 0
 }
 
 func (f *refusals) note(n int, err error, logger *zap.Logger) {
@@ -545,12 +561,17 @@ func (f *refusals) note(n int, err error, logger *zap.Logger) {
 }
 
 // consume hands logs to the next consumer. A refusal that is not permanent,
-// like a memory_limiter's while memory is high, is retried with backoff; but
-// the ring buffer is not read meanwhile, so after retryBudget the batch is
-// given up (and counted as refused) rather than let the ring overflow.
+// like a memory_limiter's while memory is high, is retried with backoff. But
+// batches are handed on in order, so while one is retried the converters
+// stop, the chunks run out and the ring buffer fills: after retryBudget the
+// batch is given up (and counted as refused), and while the consumer goes on
+// refusing, each batch after it is tried once.
 func (r *fileAccessReceiver) consume(ctx context.Context, logs plog.Logs) error {
 	wait := retryFirstWait
 	giveUp := time.Now().Add(retryBudget)
+	if r.refusals.refusing() {
+		giveUp = time.Time{}
+	}
 	for {
 		err := r.next.ConsumeLogs(ctx, logs)
 		if err == nil || consumererror.IsPermanent(err) || time.Now().Add(wait).After(giveUp) {

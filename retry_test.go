@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
@@ -132,4 +133,54 @@ func TestRefusalsEndAndSaySo(t *testing.T) {
 	again := r.logs.FilterMessage("Next consumer takes file access records again").All()
 	require.Len(t, again, 1)
 	assert.Equal(t, int64(1), again[0].ContextMap()["dropped"])
+}
+
+// callsPerBatch refuses every batch with a retryable error and counts the
+// calls each batch got, by its first record's timestamp.
+type callsPerBatch struct {
+	mu    sync.Mutex
+	calls map[pcommon.Timestamp]int
+	order []pcommon.Timestamp
+}
+
+func (c *callsPerBatch) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+
+func (c *callsPerBatch) ConsumeLogs(_ context.Context, ld plog.Logs) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	key := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Timestamp()
+	if _, seen := c.calls[key]; !seen {
+		c.order = append(c.order, key)
+	}
+	c.calls[key]++
+	return errors.New("data refused due to high memory usage")
+}
+
+// TestBatchesAfterAGivenUpOneAreTriedOnce: while the consumer goes on
+// refusing, only the first batch spends the retry budget; the batches queued
+// behind it are tried once each, so that they do not hold the ring up (or
+// Shutdown) for a budget apiece.
+func TestBatchesAfterAGivenUpOneAreTriedOnce(t *testing.T) {
+	_, file := watchedFile(t)
+	next := &callsPerBatch{calls: make(map[pcommon.Timestamp]int)}
+	startReceiverWith(t, func(c *Config) {
+		c.IncludePaths = []string{file}
+		c.ProcessEvents = string(processEventsNone)
+		c.MaxBatchSize = 1
+	}, nil, func(rcv *fileAccessReceiver) { rcv.next = next })
+
+	runWorkloadChild(t, "reads", file, "4")
+	require.Eventually(t, func() bool {
+		next.mu.Lock()
+		defer next.mu.Unlock()
+		return len(next.order) == 4
+	}, 10*time.Second, 10*time.Millisecond, "every batch reached the consumer")
+	time.Sleep(200 * time.Millisecond)
+
+	next.mu.Lock()
+	defer next.mu.Unlock()
+	assert.Greater(t, next.calls[next.order[0]], 1, "the first refused batch is retried")
+	for i, key := range next.order[1:] {
+		assert.Equal(t, 1, next.calls[key], "calls of batch %d, queued behind a batch given up", i+1)
+	}
 }
