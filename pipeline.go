@@ -78,9 +78,10 @@ type chunk struct {
 	seq   uint64 // the chunk's place in the order the reader sent them
 }
 
-// maxKeptPending bounds what a chunk keeps of its slice for the next batch:
-// a chunk of larger batches (max_batch_size above its default) gives its
-// memory back.
+// maxKeptPending bounds what a chunk keeps of its slice for the next batch,
+// and what it starts with: a chunk of larger batches (max_batch_size above
+// its default) gives its memory back, and one of smaller batches takes no
+// more than they need.
 const maxKeptPending = 1024
 
 // converters builds and hands on the chunks the reader sends. A fixed set of

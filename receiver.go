@@ -401,6 +401,9 @@ func (r *fileAccessReceiver) nextPending(kind record.Kind, o owner, info *proces
 		r.pending = r.converters.send(r.pending)
 	}
 	r.pending.count += records
+	if r.pending.pending == nil {
+		r.pending.pending = make([]pendingRecord, 0, min(r.cfg.MaxBatchSize, maxKeptPending))
+	}
 	r.pending.pending = append(r.pending.pending, pendingRecord{kind: kind, owner: o, observed: observed})
 	p := &r.pending.pending[len(r.pending.pending)-1]
 	if info != nil {
