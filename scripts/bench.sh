@@ -30,7 +30,7 @@ else
 	preads="${BENCH_PREADS:-1000000}" reps="${BENCH_REPS:-7}"
 	duration="${BENCH_DURATION:-30s}" benchtime=1s
 fi
-rates="${BENCH_RATES:-25000,50000,100000,150000,200000,400000}"
+rates="${BENCH_RATES:-25000,50000,100000,200000,300000,400000}"
 mode="${BENCH_MODE:-auto}"
 
 echo "bench: building the collector and the benchmark programs" >&2
