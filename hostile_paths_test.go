@@ -97,6 +97,16 @@ func hostileWorkload(kind string, args []string) error {
 			return err
 		}
 		return readOne(paths[0])
+	case "rename-self-read":
+		// Renames its own executable, then reads the file.
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		if err := os.Rename(self, self+".moved"); err != nil {
+			return err
+		}
+		return readOne(paths[0])
 	case "memfd-exec":
 		// Copies its own executable into a memory file and runs it from
 		// there, in the same process, to read the file.
@@ -357,6 +367,30 @@ func TestDeletedExecutableIsFlagged(t *testing.T) {
 	assert.Equal(t, exe, a.exe)
 	assert.Equal(t, true, a.attrs["file_access.executable.deleted"])
 	assert.NotContains(t, a.attrs, "file_access.path.deleted")
+}
+
+// TestRecordsNameTheExecutableTheProcessRan: a process's access records
+// name the executable as its exec record does, the path it was run by, even
+// after the file was renamed: the kernel leaves the path out of the access
+// and the receiver takes it from the exec.
+func TestRecordsNameTheExecutableTheProcessRan(t *testing.T) {
+	dir, path := watchedFile(t)
+	exe := filepath.Join(dir, "before")
+	copyFile(t, testBinary(t), exe)
+	r := startReceiver(t, func(c *Config) { c.IncludePaths = []string{path} })
+
+	cmd := exec.Command(exe, "-test.run=^$")
+	cmd.Env = append(os.Environ(), workloadEnv+"=hostile rename-self-read "+hex.EncodeToString([]byte(path)))
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+
+	a := waitFor(t, r.sink, "the read by the renamed executable", readBy(cmd.Process.Pid))
+	assert.Equal(t, exe, a.exe)
+	assert.Equal(t, "before", a.attrs["process.executable.name"])
+	exec := waitFor(t, r.sink, "the exec of the renamed executable", func(a access) bool {
+		return a.event == "file_access.process.exec" && a.pid == int64(cmd.Process.Pid)
+	})
+	assert.Equal(t, exe, exec.exe)
 }
 
 // TestRunsWithTheDaemonSetsCapabilitiesAlone runs a receiver as nobody with

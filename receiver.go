@@ -350,6 +350,11 @@ func (r *fileAccessReceiver) handleFile(b *batch, sample []byte, now time.Time, 
 	}
 	o, held := r.ownerOf(r.file.CgroupID, r.file.PID, now)
 	info := r.processes.Lookup(r.file.PID, r.file.ExecNs)
+	if r.file.ExecutableOfExec && info != nil {
+		// Known limitation: a process the table has had to evict while it
+		// still runs (more than its size at once) has records without it.
+		r.file.Executable, r.file.ExecutableTruncated = info.Executable, info.ExecutableTruncated
+	}
 	announce := r.processEvents == processEventsWatched && info != nil && !info.Announced
 	if announce {
 		info.Announced = true

@@ -154,6 +154,12 @@ enum record_flag {
 	 * and filters it.
 	 */
 	RECORD_PATH_AS_WRITTEN = 512,
+	/*
+	 * The executable's path is left out (exe_len is 0): user space has it
+	 * from the process's exec record, see PROCESS_EXEC_SENT. The deleted
+	 * flag is still the access's own.
+	 */
+	RECORD_EXE_OF_EXEC = 1024,
 };
 
 enum verdict {
@@ -264,6 +270,13 @@ struct process {
  */
 enum process_flag {
 	PROCESS_CONTAINER_INIT = 1,
+	/*
+	 * The process's exec record, or the clone record of a child of such a
+	 * process, is in the ring: user space knows the executable's path as the
+	 * kernel walks it, so file records need not carry it. Processes seeded
+	 * from procfs are not marked: their path there is the collector's view.
+	 */
+	PROCESS_EXEC_SENT = 2,
 };
 
 struct prefix_key {
@@ -1144,6 +1157,13 @@ static __always_inline int report_body(struct access *a, bool typed)
 		} else {
 			BPF_CORE_READ_INTO(&exe, exe_file, f_path);
 		}
+	}
+	if (exe_file && proc && (proc->flags & PROCESS_EXEC_SENT)) {
+		/* The walk is most of a watched record's cost after the file's own. */
+		r->flags |= RECORD_EXE_OF_EXEC;
+		if (unlinked(exe.dentry, (u64)KREAD(cast, struct dentry, exe.dentry, d_parent), cast))
+			r->flags |= RECORD_EXE_DELETED;
+	} else if (exe_file) {
 		exe_len = resolve_path(s, path_len, &exe, &root, cast);
 		if (exe_len == PATH_UNRESOLVED || s->walk.truncated)
 			r->flags |= RECORD_EXE_TRUNCATED;
@@ -1678,14 +1698,32 @@ static __always_inline void fill_process(struct proc_record *r, struct task_stru
 	bpf_probe_read_kernel(&r->ns_pid, sizeof(r->ns_pid), upid + bpf_core_field_offset(struct upid, nr));
 }
 
-static __always_inline void send_process(struct scratch *s, u32 data_len)
+/* Returns whether the record is in the ring. */
+static __always_inline bool send_process(struct scratch *s, u32 data_len)
 {
 	u32 size = sizeof(s->proc) + data_len;
 
 	if (size > sizeof(s->proc) + 3 * PATH_CAP)
-		return;
-	if (bpf_ringbuf_output(&records, &s->proc, size, wakeup(size)))
+		return false;
+	if (bpf_ringbuf_output(&records, &s->proc, size, wakeup(size))) {
 		count(COUNTER_PROCESS_RING_FULL);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Marks the process's entry once its exec or clone record is in the ring. A
+ * file record of the process is written after this returns (exec has already
+ * stopped its other threads; a new child has not run yet), so it finds the mark
+ * only when user space will have read the record first.
+ */
+static __always_inline void mark_exec_sent(u32 tgid)
+{
+	struct process *p = bpf_map_lookup_elem(&processes, &tgid);
+
+	if (p)
+		p->flags |= PROCESS_EXEC_SENT;
 }
 
 SEC("raw_tracepoint/sched_process_exec")
@@ -1715,7 +1753,7 @@ int process_exec(struct bpf_raw_tracepoint_args *ctx)
 	entry.parent_exec_ns = parent ? parent->exec_ns : 0;
 	/* An exec keeps the process in or out of its container's init tree. */
 	if (self)
-		entry.flags = self->flags;
+		entry.flags = self->flags & PROCESS_CONTAINER_INIT;
 	else if (parent)
 		entry.flags = parent->flags & PROCESS_CONTAINER_INIT;
 	if (container_init(&s->proc))
@@ -1763,7 +1801,8 @@ int process_exec(struct bpf_raw_tracepoint_args *ctx)
 	s->proc.exe_len = exe_len;
 	s->proc.cwd_len = cwd_len;
 	s->proc.args_len = args_len;
-	send_process(s, off + args_len);
+	if (send_process(s, off + args_len))
+		mark_exec_sent(tgid);
 	return 0;
 }
 
@@ -1801,7 +1840,9 @@ int process_clone(struct bpf_raw_tracepoint_args *ctx)
 		s->proc.flags |= RECORD_CONTAINER_INIT;
 	s->proc.exec_ns = entry.exec_ns;
 	s->proc.parent_exec_ns = entry.parent_exec_ns;
-	send_process(s, 0);
+	/* The child runs its parent's image: user space copies its path from there. */
+	if (send_process(s, 0) && parent && (parent->flags & PROCESS_EXEC_SENT))
+		mark_exec_sent(tgid);
 	return 0;
 }
 

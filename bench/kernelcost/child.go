@@ -18,7 +18,8 @@ import (
 const childEnv = "FILEACCESS_KERNELCOST_CHILD"
 
 // runChild serves requests from the parent on stdin, one a line:
-// "<path> <count>", answered with the nanoseconds the loop took.
+// "<path> <count>", answered with the nanoseconds the loop took, or "exec",
+// which runs the binary again in this process. It says "ready" first.
 func runChild() error {
 	// The loop's thread is pinned, so every pread pays the same cache and
 	// frequency conditions, and the parent's drain runs on another CPU.
@@ -33,9 +34,13 @@ func runChild() error {
 		return fmt.Errorf("pinning to CPU %d: %w", cpu, err)
 	}
 
+	fmt.Println(childReady)
 	files := map[string]int{}
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
+		if in.Text() == childExec {
+			return execAgain(files)
+		}
 		path, countText, ok := strings.Cut(in.Text(), " ")
 		if !ok {
 			return fmt.Errorf("malformed request %q", in.Text())
@@ -59,6 +64,25 @@ func runChild() error {
 		fmt.Printf("%d\n", elapsed.Nanoseconds())
 	}
 	return in.Err()
+}
+
+const (
+	childReady = "ready"
+	childExec  = "exec"
+)
+
+// execAgain replaces the child's image with the same binary, keeping its pid,
+// CPU and pipes: the programs attached meanwhile see its exec, as they see
+// every process started after the collector.
+func execAgain(files map[string]int) error {
+	for _, fd := range files {
+		unix.Close(fd)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	return unix.Exec(self, os.Args, os.Environ())
 }
 
 // readBuf is global so that its address cannot move while the kernel holds it.

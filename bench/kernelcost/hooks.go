@@ -27,6 +27,10 @@ const ringBufferSize = 64 << 20
 type hookSet struct {
 	name   string
 	attach func() (detach func() (runStats, error), err error)
+	// execAfterAttach has the pread child exec again once attached: the
+	// receiver's programs know a process by its exec, and most processes
+	// that touch a watched file start after the collector.
+	execAfterAttach bool
 }
 
 // runStats is what a receiver configuration saw while attached.
@@ -122,7 +126,7 @@ const drainInterval = 20 * time.Millisecond
 // receiverHooks attaches the receiver's own programs and drains their ring
 // buffer, discarding the records, so that every watched access is written.
 func receiverHooks(opts probe.Options) hookSet {
-	return hookSet{name: "receiver", attach: func() (func() (runStats, error), error) {
+	return hookSet{name: "receiver", execAfterAttach: true, attach: func() (func() (runStats, error), error) {
 		p, err := probe.Open(opts)
 		if err != nil {
 			return nil, err

@@ -170,7 +170,27 @@ func startChild(cpu int) (*childProc, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting the pread child: %w", err)
 	}
-	return &childProc{cmd: cmd, in: in, out: bufio.NewScanner(out)}, nil
+	c := &childProc{cmd: cmd, in: in, out: bufio.NewScanner(out)}
+	if err := c.waitReady(); err != nil {
+		c.stop()
+		return nil, err
+	}
+	return c, nil
+}
+
+// execAgain has the child exec itself again and waits until it serves.
+func (c *childProc) execAgain() error {
+	if _, err := fmt.Fprintln(c.in, childExec); err != nil {
+		return fmt.Errorf("asking the child to exec: %w", err)
+	}
+	return c.waitReady()
+}
+
+func (c *childProc) waitReady() error {
+	if !c.out.Scan() || c.out.Text() != childReady {
+		return fmt.Errorf("the pread child did not start: %q %v", c.out.Text(), c.out.Err())
+	}
+	return nil
 }
 
 // preadNs has the child read path count times and returns ns per pread.

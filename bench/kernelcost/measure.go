@@ -60,6 +60,12 @@ func measureOne(s settings, child *childProc, files benchFiles, c hookSet, rep i
 			return 0, 0, stats, err
 		}
 	}
+	if c.execAfterAttach {
+		if err := child.execAgain(); err != nil {
+			detach()
+			return 0, 0, stats, err
+		}
+	}
 	if rep%2 == 0 {
 		u, err = child.preadNs(files.unwatched, s.preads)
 		if err == nil {

@@ -130,6 +130,7 @@ type FileaccessProcessFlag uint32
 
 const (
 	FileaccessProcessFlagPROCESS_CONTAINER_INIT FileaccessProcessFlag = 1
+	FileaccessProcessFlagPROCESS_EXEC_SENT      FileaccessProcessFlag = 2
 )
 
 type FileaccessRecord struct {
@@ -174,6 +175,7 @@ const (
 	FileaccessRecordFlagRECORD_EXE_DELETED     FileaccessRecordFlag = 128
 	FileaccessRecordFlagRECORD_EXE_ANONYMOUS   FileaccessRecordFlag = 256
 	FileaccessRecordFlagRECORD_PATH_AS_WRITTEN FileaccessRecordFlag = 512
+	FileaccessRecordFlagRECORD_EXE_OF_EXEC     FileaccessRecordFlag = 1024
 )
 
 type FileaccessRecordKind uint32

@@ -187,6 +187,7 @@ func expectFile(sample []byte) (record.Record, error) {
 		Executable:          string(sample[pathEnd:exeEnd]),
 		ExecutableTruncated: h.Flags&uint16(probe.FileaccessRecordFlagRECORD_EXE_TRUNCATED) != 0,
 		ExecutableDeleted:   h.Flags&uint16(probe.FileaccessRecordFlagRECORD_EXE_DELETED) != 0,
+		ExecutableOfExec:    h.Flags&uint16(probe.FileaccessRecordFlagRECORD_EXE_OF_EXEC) != 0,
 		Dedup:               h.Flags&uint16(probe.FileaccessRecordFlagRECORD_DEDUP) != 0,
 		Comm:                commOf(h.Comm),
 	}

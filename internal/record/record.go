@@ -131,6 +131,10 @@ type Record struct {
 	Executable          string
 	ExecutableTruncated bool
 	ExecutableDeleted   bool
+	// ExecutableOfExec is set when the kernel left the executable's path out,
+	// as user space has it from the process's exec record: Executable and
+	// ExecutableTruncated are empty until they are taken from there.
+	ExecutableOfExec bool
 	// Dedup is set when the record opened a dedup window: its repeats within
 	// the window are counted in the kernel, not sent.
 	Dedup bool
@@ -200,6 +204,7 @@ func Decode(sample []byte, r *Record) error {
 		Executable:          t.reuse(r.Executable, exe),
 		ExecutableTruncated: h.Flags&uint16(probe.FileaccessRecordFlagRECORD_EXE_TRUNCATED) != 0,
 		ExecutableDeleted:   h.Flags&uint16(probe.FileaccessRecordFlagRECORD_EXE_DELETED) != 0,
+		ExecutableOfExec:    h.Flags&uint16(probe.FileaccessRecordFlagRECORD_EXE_OF_EXEC) != 0,
 		Dedup:               h.Flags&uint16(probe.FileaccessRecordFlagRECORD_DEDUP) != 0,
 		Comm:                t.reuse(r.Comm, cBytes(h.Comm[:])),
 		text:                t,
