@@ -631,3 +631,25 @@ func TestThirtyTwoBitRenamesEndVerdicts(t *testing.T) {
 		return a.event == "file_access.read" && a.pid == int64(pid) && a.path == filepath.Join(moved, "sub", "file")
 	})
 }
+
+// TestTheNewImagesMapsAtExecNameIt: in the hook modes the kernel's own maps of
+// an executable during execve are accesses of the exec'ing process, made
+// before its exec is reported; they name the new executable, not the one the
+// process ran before.
+func TestTheNewImagesMapsAtExecNameIt(t *testing.T) {
+	dir, file := watchedFile(t)
+	image := filepath.Join(dir, "cat")
+	copyFile(t, binary(t, "cat"), image)
+	r := startReceiver(t, func(c *Config) { c.IncludePaths = []string{dir} })
+	if r.rcv.probe.Mode == probe.ModeTracepoint {
+		t.Skip("tracepoint mode sees system calls, not the kernel's maps at execve")
+	}
+
+	// A child exec'd after the start forks and execs the copy: the fork is
+	// known by its parent's reported exec until the copy's exec is reported.
+	runWorkloadChild(t, "spawn", file, "1", image)
+	a := waitFor(t, r.sink, "the kernel's map of the copy", func(a access) bool {
+		return a.event == "file_access.mmap" && a.path == image
+	})
+	assert.Equal(t, image, a.exe)
+}

@@ -223,3 +223,32 @@ func TestForkStormKeepsTheProcessTableBounded(t *testing.T) {
 	assert.LessOrEqual(t, r.rcv.processes.Len(), bound)
 	assert.Positive(t, r.rcv.processes.Evicted(), "the storm should have needed evictions")
 }
+
+// TestAnEvictedProcessKeepsItsExecutable: the kernel leaves the executable
+// out of the records of a process whose exec it reported; when the table has
+// had to evict that process while it ran, its records still name it.
+func TestAnEvictedProcessKeepsItsExecutable(t *testing.T) {
+	const bound = 8
+	dir, file := watchedFile(t)
+	r := startReceiverWith(t, func(c *Config) { c.IncludePaths = []string{dir} }, nil,
+		func(r *fileAccessReceiver) { r.tableSize = bound })
+
+	started := filepath.Join(t.TempDir(), "started")
+	script := "while [ ! -e " + started + " ]; do sleep 0.05; done; read line < " + file
+	shell := exec.Command("sh", "-c", script)
+	require.NoError(t, shell.Start())
+	t.Cleanup(func() { _ = shell.Wait() })
+	// Twice the table's bound of processes newer than the shell and running:
+	// the oldest running entry, the shell's, makes room.
+	for range 2 * bound {
+		sleeper := exec.Command("sleep", "5")
+		require.NoError(t, sleeper.Start())
+		t.Cleanup(func() { _ = sleeper.Process.Kill(); _ = sleeper.Wait() })
+	}
+	settle()
+	require.NoError(t, os.WriteFile(started, nil, 0o644))
+
+	a := waitFor(t, r.sink, "the shell's read", readBy(shell.Process.Pid))
+	assert.NotContains(t, a.attrs, "file_access.process.exec_id", "the shell was not evicted; the test proves nothing")
+	assert.Equal(t, binary(t, "sh"), a.exe)
+}

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -186,6 +189,13 @@ func (r *fileAccessReceiver) Start(_ context.Context, host component.Host) error
 	}
 
 	r.processes = process.NewTable(r.hostName, r.tableSize, exitedProcessGrace)
+	// The kernel leaves the executable out of the records of a process whose
+	// exec it reported; once the table has lost that, they must carry it.
+	r.processes.OnEvictRunning(func(k process.Key) {
+		if err := p.ForgetExecRecord(k.PID, k.ExecNs); err != nil {
+			r.set.Logger.Debug("Evicted process not forgotten in the kernel", zap.Error(err))
+		}
+	})
 	seeds, err := r.processes.Scan("/proc")
 	if err != nil {
 		reader.Close()
@@ -350,10 +360,8 @@ func (r *fileAccessReceiver) handleFile(b *batch, sample []byte, now time.Time, 
 	}
 	o, held := r.ownerOf(r.file.CgroupID, r.file.PID, now)
 	info := r.processes.Lookup(r.file.PID, r.file.ExecNs)
-	if r.file.ExecutableOfExec && info != nil {
-		// Known limitation: a process the table has had to evict while it
-		// still runs (more than its size at once) has records without it.
-		r.file.Executable, r.file.ExecutableTruncated = info.Executable, info.ExecutableTruncated
+	if r.file.ExecutableOfExec {
+		r.fillExecutable(&r.file, info)
 	}
 	announce := r.processEvents == processEventsWatched && info != nil && !info.Announced
 	if announce {
@@ -440,6 +448,22 @@ func (r *fileAccessReceiver) sendBuilt(b *batch) {
 	r.pending.built = b.logs
 	r.pending = r.converters.send(r.pending)
 	*b = r.newBatch()
+}
+
+// fillExecutable gives a record the executable the kernel left out, from the
+// exec record of its process, or, when the table no longer has that, from
+// procfs. The kernel leaves it out no more once the table has evicted the
+// process (ForgetExecRecord), so this is for records already in the ring then.
+//
+// Known limitation: procfs names the path as the collector sees it, and has
+// nothing once the process has exited.
+func (r *fileAccessReceiver) fillExecutable(rec *record.Record, info *process.Info) {
+	if info != nil && info.Executable != "" {
+		rec.Executable, rec.ExecutableTruncated = info.Executable, info.ExecutableTruncated
+		return
+	}
+	rec.Executable, _ = os.Readlink(filepath.Join(procRoot, strconv.FormatUint(uint64(rec.PID), 10), "exe"))
+	rec.Executable = strings.TrimSuffix(rec.Executable, " (deleted)")
 }
 
 // resolveWritten cleans the path of a record the kernel could not filter,

@@ -257,6 +257,11 @@ _Static_assert(sizeof(struct proc_record) == sizeof(struct record),
 struct process {
 	u64 exec_ns;
 	u64 parent_exec_ns;
+	/*
+	 * The mm's executable file (a kernel address, compared only) when the
+	 * exec or clone record was written: see PROCESS_EXEC_SENT.
+	 */
+	u64 exe_file;
 	u32 flags;
 	u32 pad;
 };
@@ -273,8 +278,11 @@ enum process_flag {
 	/*
 	 * The process's exec record, or the clone record of a child of such a
 	 * process, is in the ring: user space knows the executable's path as the
-	 * kernel walks it, so file records need not carry it. Processes seeded
-	 * from procfs are not marked: their path there is the collector's view.
+	 * kernel walks it, so a file record need not carry it while the task's
+	 * executable is still exe_file. It is not, in the hook modes, for the
+	 * maps the kernel makes of the new image during execve, before the exec
+	 * tracepoint; nor after prctl(PR_SET_MM_EXE_FILE). Processes seeded from
+	 * procfs are not marked: their path there is the collector's view.
 	 */
 	PROCESS_EXEC_SENT = 2,
 };
@@ -1158,7 +1166,7 @@ static __always_inline int report_body(struct access *a, bool typed)
 			BPF_CORE_READ_INTO(&exe, exe_file, f_path);
 		}
 	}
-	if (exe_file && proc && (proc->flags & PROCESS_EXEC_SENT)) {
+	if (exe_file && proc && (proc->flags & PROCESS_EXEC_SENT) && proc->exe_file == (u64)exe_file) {
 		/* The walk is most of a watched record's cost after the file's own. */
 		r->flags |= RECORD_EXE_OF_EXEC;
 		if (unlinked(exe.dentry, (u64)KREAD(cast, struct dentry, exe.dentry, d_parent), cast))
@@ -1713,10 +1721,10 @@ static __always_inline bool send_process(struct scratch *s, u32 data_len)
 }
 
 /*
- * Marks the process's entry once its exec or clone record is in the ring. A
- * file record of the process is written after this returns (exec has already
- * stopped its other threads; a new child has not run yet), so it finds the mark
- * only when user space will have read the record first.
+ * Marks the process's entry once its exec or clone record is in the ring. Its
+ * other threads are gone by the exec tracepoint, and a new child has not run
+ * at the fork's, so a file record that finds the mark comes after the record
+ * in the ring, and user space reads that first.
  */
 static __always_inline void mark_exec_sent(u32 tgid)
 {
@@ -1751,7 +1759,13 @@ int process_exec(struct bpf_raw_tracepoint_args *ctx)
 	parent = bpf_map_lookup_elem(&processes, &ppid);
 	entry.exec_ns = s->proc.event_ns;
 	entry.parent_exec_ns = parent ? parent->exec_ns : 0;
-	/* An exec keeps the process in or out of its container's init tree. */
+	entry.exe_file = (u64)BPF_CORE_READ(task, mm, exe_file);
+	/*
+	 * An exec keeps the process in or out of its container's init tree. The
+	 * barrier keeps clang from testing both pointers at once (self | parent),
+	 * which the verifier refuses.
+	 */
+	barrier_var(self);
 	if (self)
 		entry.flags = self->flags & PROCESS_CONTAINER_INIT;
 	else if (parent)
@@ -1814,7 +1828,7 @@ int process_clone(struct bpf_raw_tracepoint_args *ctx)
 	struct task_struct *child = (struct task_struct *)ctx->args[1];
 	struct process *parent, entry = {};
 	struct scratch *s;
-	u32 zero = 0, tgid, ppid;
+	u32 zero = 0, tgid, ppid, parent_flags;
 
 	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
 		return 0;
@@ -1830,7 +1844,10 @@ int process_clone(struct bpf_raw_tracepoint_args *ctx)
 	parent = bpf_map_lookup_elem(&processes, &ppid);
 	entry.exec_ns = s->proc.event_ns;
 	entry.parent_exec_ns = parent ? parent->exec_ns : 0;
-	entry.flags = parent ? parent->flags & PROCESS_CONTAINER_INIT : 0;
+	/* The child shares its parent's executable file until it execs. */
+	entry.exe_file = parent ? parent->exe_file : 0;
+	parent_flags = parent ? parent->flags : 0;
+	entry.flags = parent_flags & PROCESS_CONTAINER_INIT;
 	if (container_init(&s->proc))
 		entry.flags |= PROCESS_CONTAINER_INIT;
 	bpf_map_update_elem(&processes, &tgid, &entry, BPF_ANY);
@@ -1840,8 +1857,12 @@ int process_clone(struct bpf_raw_tracepoint_args *ctx)
 		s->proc.flags |= RECORD_CONTAINER_INIT;
 	s->proc.exec_ns = entry.exec_ns;
 	s->proc.parent_exec_ns = entry.parent_exec_ns;
-	/* The child runs its parent's image: user space copies its path from there. */
-	if (send_process(s, 0) && parent && (parent->flags & PROCESS_EXEC_SENT))
+	/*
+	 * The child runs its parent's image: user space copies its path from
+	 * there. The parent's flags were read before the update, which may have
+	 * evicted its entry from the LRU map.
+	 */
+	if (send_process(s, 0) && (parent_flags & PROCESS_EXEC_SENT))
 		mark_exec_sent(tgid);
 	return 0;
 }

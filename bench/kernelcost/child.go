@@ -28,6 +28,12 @@ func runChild() error {
 	if err != nil {
 		return fmt.Errorf("reading the CPU to pin to: %w", err)
 	}
+	// Affinity survives an exec: the new image's threads must start with the
+	// mask the parent gave, not the loop's CPU.
+	var inherited unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &inherited); err != nil {
+		return fmt.Errorf("reading the CPU mask: %w", err)
+	}
 	var set unix.CPUSet
 	set.Set(cpu)
 	if err := unix.SchedSetaffinity(0, &set); err != nil {
@@ -39,7 +45,7 @@ func runChild() error {
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
 		if in.Text() == childExec {
-			return execAgain(files)
+			return execAgain(files, &inherited)
 		}
 		path, countText, ok := strings.Cut(in.Text(), " ")
 		if !ok {
@@ -74,9 +80,12 @@ const (
 // execAgain replaces the child's image with the same binary, keeping its pid,
 // CPU and pipes: the programs attached meanwhile see its exec, as they see
 // every process started after the collector.
-func execAgain(files map[string]int) error {
+func execAgain(files map[string]int, inherited *unix.CPUSet) error {
 	for _, fd := range files {
 		unix.Close(fd)
+	}
+	if err := unix.SchedSetaffinity(0, inherited); err != nil {
+		return fmt.Errorf("restoring the CPU mask: %w", err)
 	}
 	self, err := os.Executable()
 	if err != nil {

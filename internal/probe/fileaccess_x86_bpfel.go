@@ -122,6 +122,7 @@ type FileaccessProcess struct {
 	_            structs.HostLayout
 	ExecNs       uint64
 	ParentExecNs uint64
+	ExeFile      uint64
 	Flags        uint32
 	Pad          uint32
 }

@@ -384,6 +384,33 @@ func (p *Probe) SeedProcess(pid uint32, execNs, parentExecNs uint64, containerIn
 	return nil
 }
 
+// ForgetExecRecord tells the programs that user space no longer has the exec
+// record of the process pid as it ran since execNs, so that its file records
+// carry their executable's path again.
+//
+// Known limitation: the entry is read and written back, so an exec of that
+// very process between the two is overwritten, and its records are then
+// keyed by the exec before it.
+func (p *Probe) ForgetExecRecord(pid uint32, execNs uint64) error {
+	var value FileaccessProcess
+	processes := p.coll.Maps["processes"]
+	if err := processes.Lookup(pid, &value); err != nil {
+		if errors.Is(err, ebpf.ErrKeyNotExist) {
+			return nil
+		}
+		return fmt.Errorf("reading process %d: %w", pid, err)
+	}
+	sent := uint32(FileaccessProcessFlagPROCESS_EXEC_SENT)
+	if value.ExecNs != execNs || value.Flags&sent == 0 {
+		return nil
+	}
+	value.Flags &^= sent
+	if err := processes.Update(pid, &value, ebpf.UpdateExist); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+		return fmt.Errorf("updating process %d: %w", pid, err)
+	}
+	return nil
+}
+
 // NewReader opens the ring buffer the programs write records to.
 func (p *Probe) NewReader() (*ringbuf.Reader, error) {
 	return ringbuf.NewReader(p.coll.Maps["records"])

@@ -22,13 +22,22 @@ func (t *Table) expire() {
 // evictOne makes room for one entry: it drops the oldest ended entry, or the
 // oldest entry if none has ended.
 func (t *Table) evictOne() {
-	e := t.ending.front
+	e, running := t.ending.front, false
 	if e == nil {
-		e = t.all.front
+		e, running = t.all.front, true
 	}
 	if e == nil {
 		return
 	}
 	t.remove(e)
 	t.evicted++
+	if running && t.onEvictRunning != nil {
+		t.onEvictRunning(e.info.Key)
+	}
+}
+
+// OnEvictRunning has f called with the key of each entry dropped while its
+// process still ran, whose later records will find no entry.
+func (t *Table) OnEvictRunning(f func(Key)) {
+	t.onEvictRunning = f
 }

@@ -144,3 +144,23 @@ func TestEvictedLatestLeavesNoStaleIndex(t *testing.T) {
 		t.Errorf("Lookup of an evicted pid = %+v, want nil", got.Key)
 	}
 }
+
+// TestEvictingARunningProcessIsTold: only entries dropped while their process
+// still runs are reported; an ended entry makes room silently.
+func TestEvictingARunningProcessIsTold(t *testing.T) {
+	table, _ := newTestTable(2, time.Minute)
+	var told []Key
+	table.OnEvictRunning(func(k Key) { told = append(told, k) })
+
+	table.Exec(event(100, 10, 1, 0))
+	table.Exec(event(200, 20, 1, 0))
+	table.Exit(event(200, 20, 1, 0))
+	table.Exec(event(300, 30, 1, 0)) // room made by the ended 200
+	if len(told) != 0 {
+		t.Fatalf("told of %v; the evicted entry had ended", told)
+	}
+	table.Exec(event(400, 40, 1, 0)) // room made by the running 100
+	if len(told) != 1 || told[0] != (Key{PID: 100, ExecNs: 10}) {
+		t.Fatalf("told of %v, want pid 100's exec at 10", told)
+	}
+}

@@ -27,6 +27,8 @@ type Table struct {
 	ending queue
 
 	evicted uint64
+	// onEvictRunning, when set, hears of entries evicted while running.
+	onEvictRunning func(Key)
 }
 
 // NewTable returns an empty table for the node hostName that holds at most
