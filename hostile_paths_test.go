@@ -352,18 +352,25 @@ func TestExecutableFromMemoryIsNamedNotAPath(t *testing.T) {
 	assert.Equal(t, "memfd:"+memfdName, exec.exe)
 }
 
-func TestDeletedExecutableIsFlagged(t *testing.T) {
-	dir, path := watchedFile(t)
-	exe := filepath.Join(dir, "vanishing")
+// runCopyOfHostile runs a copy of the test binary named exe, exec'd after
+// the receiver started, with a hostile workload on path; it returns its pid.
+func runCopyOfHostile(t *testing.T, exe, kind, path string) int {
+	t.Helper()
 	copyFile(t, testBinary(t), exe)
-	r := startReceiver(t, func(c *Config) { c.IncludePaths = []string{path} })
-
 	cmd := exec.Command(exe, "-test.run=^$")
-	cmd.Env = append(os.Environ(), workloadEnv+"=hostile unlink-self-read "+hex.EncodeToString([]byte(path)))
+	cmd.Env = append(os.Environ(), workloadEnv+"=hostile "+kind+" "+hex.EncodeToString([]byte(path)))
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
+	return cmd.Process.Pid
+}
 
-	a := waitFor(t, r.sink, "the read by the deleted executable", readBy(cmd.Process.Pid))
+func TestDeletedExecutableIsFlagged(t *testing.T) {
+	dir, path := watchedFile(t)
+	r := startReceiver(t, func(c *Config) { c.IncludePaths = []string{path} })
+	exe := filepath.Join(dir, "vanishing")
+
+	pid := runCopyOfHostile(t, exe, "unlink-self-read", path)
+	a := waitFor(t, r.sink, "the read by the deleted executable", readBy(pid))
 	assert.Equal(t, exe, a.exe)
 	assert.Equal(t, true, a.attrs["file_access.executable.deleted"])
 	assert.NotContains(t, a.attrs, "file_access.path.deleted")
@@ -375,20 +382,15 @@ func TestDeletedExecutableIsFlagged(t *testing.T) {
 // and the receiver takes it from the exec.
 func TestRecordsNameTheExecutableTheProcessRan(t *testing.T) {
 	dir, path := watchedFile(t)
-	exe := filepath.Join(dir, "before")
-	copyFile(t, testBinary(t), exe)
 	r := startReceiver(t, func(c *Config) { c.IncludePaths = []string{path} })
+	exe := filepath.Join(dir, "before")
 
-	cmd := exec.Command(exe, "-test.run=^$")
-	cmd.Env = append(os.Environ(), workloadEnv+"=hostile rename-self-read "+hex.EncodeToString([]byte(path)))
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "%s", out)
-
-	a := waitFor(t, r.sink, "the read by the renamed executable", readBy(cmd.Process.Pid))
+	pid := runCopyOfHostile(t, exe, "rename-self-read", path)
+	a := waitFor(t, r.sink, "the read by the renamed executable", readBy(pid))
 	assert.Equal(t, exe, a.exe)
 	assert.Equal(t, "before", a.attrs["process.executable.name"])
 	exec := waitFor(t, r.sink, "the exec of the renamed executable", func(a access) bool {
-		return a.event == "file_access.process.exec" && a.pid == int64(cmd.Process.Pid)
+		return a.event == "file_access.process.exec" && a.pid == int64(pid)
 	})
 	assert.Equal(t, exe, exec.exe)
 }

@@ -35,21 +35,13 @@ func defaultConverters() int {
 type pendingRecord struct {
 	kind                  record.Kind
 	file                  record.Record // KindFile
-	event                 process.Event // KindExec, KindExit, or the announcement of file's process
-	announce              bool          // KindFile: an exec record of its process goes first
+	event                 process.Event // KindExec, KindExit
+	announce              bool          // KindFile: its process's exec record goes first
 	process               process.Info  // valid when hasProcess
 	parent                process.Info  // valid when hasParent
 	owner                 owner         // whose resource the record goes under
 	observed              pcommon.Timestamp
 	hasProcess, hasParent bool
-}
-
-// records is how many log records p becomes.
-func (p *pendingRecord) records() int {
-	if p.announce {
-		return 2
-	}
-	return 1
 }
 
 // context is the converter's view of the record's process and pod.
@@ -170,7 +162,8 @@ func (r *fileAccessReceiver) build(ch *chunk, b *batch) {
 			continue
 		}
 		if p.announce {
-			convert.AppendProcessEvent(records, record.KindExec, &p.event, pc, b.clock, p.observed)
+			event := announcement(&p.process)
+			convert.AppendProcessEvent(records, record.KindExec, &event, pc, b.clock, p.observed)
 		}
 		convert.AppendRecord(records, &p.file, pc, b.clock, p.observed)
 	}

@@ -369,11 +369,7 @@ func (r *fileAccessReceiver) handleFile(b *batch, sample []byte, now time.Time, 
 	}
 	dedup := r.file.Dedup && r.dedup != nil
 	if !held && !dedup {
-		p := r.nextPending(record.KindFile, o, info, observed, 1+btoi(announce))
-		p.file = r.file
-		if p.announce = announce; announce {
-			p.event = announcement(info)
-		}
+		r.nextPending(record.KindFile, o, info, observed, announce).file = r.file
 		return nil
 	}
 
@@ -399,17 +395,14 @@ func (r *fileAccessReceiver) handleFile(b *batch, sample []byte, now time.Time, 
 	return nil
 }
 
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 // nextPending returns the next record of the pending chunk to fill in, with
-// its kind, owner, process and time set; records is how many log records it
-// becomes. A chunk that would outgrow a batch is sent first.
-func (r *fileAccessReceiver) nextPending(kind record.Kind, o owner, info *process.Info, observed pcommon.Timestamp, records int) *pendingRecord {
+// its kind, owner, process, time and announcement set (an announced access
+// becomes two log records). A chunk that would outgrow a batch is sent first.
+func (r *fileAccessReceiver) nextPending(kind record.Kind, o owner, info *process.Info, observed pcommon.Timestamp, announce bool) *pendingRecord {
+	records := 1
+	if announce {
+		records = 2
+	}
 	if r.pending.count > 0 && r.pending.count+records > r.cfg.MaxBatchSize {
 		r.pending = r.converters.send(r.pending)
 	}
@@ -417,7 +410,7 @@ func (r *fileAccessReceiver) nextPending(kind record.Kind, o owner, info *proces
 	if r.pending.pending == nil {
 		r.pending.pending = make([]pendingRecord, 0, min(r.cfg.MaxBatchSize, maxKeptPending))
 	}
-	r.pending.pending = append(r.pending.pending, pendingRecord{kind: kind, owner: o, observed: observed})
+	r.pending.pending = append(r.pending.pending, pendingRecord{kind: kind, owner: o, observed: observed, announce: announce})
 	p := &r.pending.pending[len(r.pending.pending)-1]
 	if info != nil {
 		p.process, p.hasProcess = *info, true
@@ -506,8 +499,7 @@ func (r *fileAccessReceiver) handleProcess(b *batch, kind record.Kind, sample []
 		convert.AppendProcessEvent(records, kind, &r.event, r.processContext(info, nil), b.clock, observed)
 		return nil
 	}
-	p := r.nextPending(kind, o, info, observed, 1)
-	p.event = r.event
+	r.nextPending(kind, o, info, observed, false).event = r.event
 	return nil
 }
 
